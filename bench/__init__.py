@@ -1,0 +1,1 @@
+"""Benchmarks for reslib, run as ``python -m bench`` (or ``make bench``) from the repository root."""

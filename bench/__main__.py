@@ -1,0 +1,45 @@
+"""``python -m bench``: measure every figure group, write bench/results/latest.json and print a table.
+
+Exits 0 when everything was measured, even if a target was missed (the table and the file say so);
+exits 1 when a group could not be measured at all.
+"""
+import sys
+import traceback
+
+from bench import pages
+from bench.common import BenchError, bench_seconds, print_table, write_results
+
+# Each group is a function returning its list of Figures; a new group is a new module added here.
+GROUPS = [pages.figures]
+
+
+def main() -> int:
+    try:
+        bench_seconds()  # a bad BENCH_SECONDS should fail now, not after minutes of setup
+    except BenchError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    figures, broken = [], []
+    for group in GROUPS:
+        # A group that breaks must not cost the figures of the others.
+        try:
+            figures += group()
+        except BenchError as exc:
+            broken.append(group.__module__)
+            print(f"{group.__module__}: {exc}", file=sys.stderr)
+        except Exception:
+            broken.append(group.__module__)
+            traceback.print_exc()
+    path = write_results(figures)
+    print_table(figures)
+    print(f"Written to {path}")
+    if broken:
+        print(f"BENCH BROKEN: no figures from {', '.join(broken)}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,122 @@
+"""Page throughput: reslib's login and dashboard pages against a bare Flask hello-world, both under gunicorn."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+from bench.common import REPO_ROOT, BenchError, Figure, LoadResult, gunicorn, measure_rate, request
+
+TARGET = 0.25  # each page should serve at least a quarter of hello-world's rate
+TEACHER = {"username": "dc01.t1", "password": "Dongchang#2026"}  # an account `reslib demo` creates
+CLI_TIMEOUT = 600  # seconds for each `reslib` setup command
+
+
+def figures() -> list[Figure]:
+    with reslib_instance() as env:  # set up first: it is what most often breaks
+        with gunicorn("bench.hello:app") as port:
+            hello = measure_rate(port, "/")
+        if hello.errors:
+            raise BenchError(f"hello-world failed {hello.errors} requests under load; the baseline is unusable")
+        with gunicorn("wsgi:app", env=env, ready_path="/login") as port:
+            session_cookie = log_in(port)
+            login = measure_rate(port, "/login")
+            dashboard = measure_rate(port, "/dashboard", {"Cookie": session_cookie})
+    return [
+        _against(hello, "GET /login (anonymous)", login),
+        _against(hello, "GET /dashboard (teacher)", dashboard),
+    ]
+
+
+def _against(hello: LoadResult, name: str, page: LoadResult) -> Figure:
+    ratio = page.rate / hello.rate
+    return Figure(
+        name=name,
+        value=round(page.rate, 1),
+        baseline=round(hello.rate, 1),
+        ratio=round(ratio, 3),
+        unit="req/s",
+        corpus_size=None,
+        target=TARGET,
+        # A page that fails requests under load has not met its target, however fast it fails.
+        passed=ratio >= TARGET and page.errors == 0,
+        tool=page.tool,
+        errors=page.errors,
+    )
+
+
+@contextmanager
+def reslib_instance():
+    """A throwaway instance directory holding the demo district; yields the environment selecting it."""
+    cli = Path(sys.executable).parent / "reslib"
+    if not cli.exists():
+        raise BenchError(f"{cli} not found: install reslib into this environment first (make setup)")
+    instance = tempfile.mkdtemp(prefix="reslib-bench-")
+    # Inherited RESLIB_* settings (a DATABASE_URL above all) must never point the bench at a real district.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("RESLIB_")}
+    env["RESLIB_INSTANCE_PATH"] = instance
+    env["RESLIB_LOGIN_RATE_LIMIT"] = "100000 per minute"  # the load would otherwise be answered with 429s
+    try:
+        for command in (["db", "upgrade"], ["demo"]):
+            _run_cli([str(cli), *command], env)
+        yield env
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def _run_cli(cmd: list[str], env: dict) -> None:
+    try:
+        done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{' '.join(cmd)} did not finish within {CLI_TIMEOUT} s") from exc
+    if done.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} failed with status {done.returncode}:\n{done.stdout}{done.stderr}")
+
+
+def log_in(port: int) -> str:
+    """Log the demo teacher in through the login form; returns the Cookie header of the session."""
+    status, form_headers, body = request(port, "GET", "/login")
+    if status != 200:
+        raise BenchError(f"GET /login answered {status}, not 200")
+    form = _CsrfTokenFinder()
+    form.feed(body.decode())
+    if form.token is None:
+        raise BenchError("GET /login has no csrf_token field")
+    status, headers, _ = request(
+        port,
+        "POST",
+        "/login",
+        body=urllib.parse.urlencode({"csrf_token": form.token, **TEACHER}),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(form_headers)},
+    )
+    if status != 302:
+        raise BenchError(f"logging in as {TEACHER['username']} answered {status}, not a 302 redirect")
+    session = _cookies(headers).get("session")
+    if session is None:
+        raise BenchError("logging in set no session cookie")
+    return f"session={session.value}"
+
+
+class _CsrfTokenFinder(HTMLParser):
+    token = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("name") == "csrf_token":
+            self.token = attrs.get("value")
+
+
+def _cookies(headers) -> SimpleCookie:
+    cookies = SimpleCookie()
+    for set_cookie in headers.get_all("Set-Cookie") or []:
+        cookies.load(set_cookie)
+    return cookies
+
+
+def _cookie_header(headers) -> str:
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in _cookies(headers).items())

@@ -1,0 +1,166 @@
+"""The ``reslib`` command (also ``flask --app reslib``): set-up, demo data, accounts, schools, plugins."""
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from reslib.errors import ReslibError
+from reslib.extensions import db
+from reslib.models import ROLES, School, User
+from reslib.permissions import OPERATOR
+from reslib.plugins import describe
+from reslib.services import accounts, demo, roster
+
+
+def _fail(exc: ReslibError):
+    raise click.ClickException(exc.message)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db():
+    """Create or upgrade the database to the newest schema (core and enabled plugins)."""
+    upgrade(revision="heads")
+    click.echo("数据库已是最新结构。")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only load when the database has no accounts yet.")
+@with_appcontext
+def demo_command(if_empty):
+    """Load the demo district 东昌区教育局 and print its accounts."""
+    if not demo.is_empty():
+        if not if_empty:
+            raise click.ClickException("数据库里已有账号，不再加载演示数据。")
+        click.echo("数据库里已有数据，保留原样。")
+        rows = demo.demo_accounts()
+    else:
+        rows = demo.load_demo()
+        click.echo("已加载演示区县：" + current_app.config["DISTRICT_NAME"])
+    click.echo(f"\n演示账号（初始密码均为 {demo.DEMO_PASSWORD}，若已修改则以修改后为准）：")
+    for row in rows:
+        click.echo(f"  {row['username']:<14} {row['name']:<10} {row['roles']:<16} {row['school']}  [{row['status']}]")
+
+
+users = click.Group("users", help="Accounts.")
+schools = click.Group("schools", help="Schools and units.")
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--name", "real_name", required=True, help="真实姓名")
+@click.option("--role", "roles", required=True, multiple=True, type=click.Choice(list(ROLES)), help="repeat for several")
+@click.option("--school", default=None, help="学校名称")
+@click.option("--identifier", default=None, help="学号或工号")
+@with_appcontext
+def users_create(username, password, real_name, roles, school, identifier):
+    """Create a verified account."""
+    try:
+        user = accounts.create_user(username=username, password=password, real_name=real_name, roles=roles,
+                                    school_name=school, identifier=identifier, actor=OPERATOR)
+    except ReslibError as exc:
+        _fail(exc)
+    click.echo(f"已创建账号 {user.username}（{user.real_name}）。")
+
+
+@users.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", required=True, help="学校名称")
+@click.option("--dry-run", is_flag=True, help="Check the file, change nothing.")
+@with_appcontext
+def users_import(file, school, dry_run):
+    """Import a school's roster (CSV or XLSX: 姓名, 学号/工号, 身份)."""
+    try:
+        report = roster.import_roster(OPERATOR, accounts.find_school_by_name(school), file.name, file.read_bytes(),
+                                      dry_run=dry_run)
+    except ReslibError as exc:
+        _fail(exc)
+    _print_report(report)
+
+
+@users.command("list")
+@click.option("--school", default=None, help="学校名称")
+@click.option("--status", type=click.Choice(["pending", "active", "rejected", "disabled"]), default=None)
+@with_appcontext
+def users_list(school, status):
+    """List accounts."""
+    try:
+        school_id = accounts.find_school_by_name(school).id if school else None
+    except ReslibError as exc:
+        _fail(exc)
+    for user in db.session.scalars(accounts.accounts_query(OPERATOR, school_id=school_id, status=status)):
+        school_name = user.school.name if user.school else "-"
+        click.echo(f"{user.username}\t{user.real_name}\t{','.join(sorted(user.roles))}\t{school_name}\t{user.status}")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label to tell tokens apart.")
+@with_appcontext
+def users_token(username, name):
+    """Print a new API token for USERNAME."""
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.is_active:
+        raise click.ClickException(f"没有可用的账号 {username}")
+    click.echo(accounts.create_token(user, name))
+
+
+@schools.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file, change nothing.")
+@with_appcontext
+def schools_import(file, dry_run):
+    """Import schools (CSV or XLSX: 学校名称, 所属单位, 学校代码)."""
+    try:
+        report = roster.import_schools(OPERATOR, file.name, file.read_bytes(), dry_run=dry_run)
+    except ReslibError as exc:
+        _fail(exc)
+    _print_report(report)
+
+
+@schools.command("list")
+@with_appcontext
+def schools_list():
+    """List schools with their unit."""
+    for school in db.session.scalars(select(School).order_by(School.name)):
+        click.echo(f"{school.code or '-'}\t{school.name}\t{school.unit.name}")
+
+
+@click.command("plugins")
+@with_appcontext
+def plugins_command():
+    """List installed plugins, which are enabled, and the hooks each implements."""
+    from reslib.plugins import installed_plugins
+
+    registered = {row["name"]: row for row in describe(current_app.extensions["reslib.plugins"])}
+    for name in sorted(installed_plugins()):
+        row = registered.get(name)
+        state = "enabled " if row else "disabled"
+        click.echo(f"{state} {name}: {', '.join(row['hooks']) if row else '-'}")
+    for name, row in registered.items():
+        if row["default"]:
+            click.echo(f"core     {name}: {', '.join(row['hooks'])}")
+
+
+def _print_report(report) -> None:
+    for line in report.errors:
+        click.echo(line, err=True)
+    verb = "将" if report.dry_run else "已"
+    click.echo(f"{verb}新增 {report.created}，{verb}更新 {report.updated}，{verb}通过审核 {report.verified}。")
+    if report.errors:
+        raise click.ClickException(f"{len(report.errors)} 行有错误，没有导入任何内容。")
+
+
+def init_app(app) -> None:
+    for command in (init_db, demo_command, users, schools, plugins_command):
+        app.cli.add_command(command)
+
+
+def main():
+    from reslib import create_app
+
+    FlaskGroup(create_app=create_app, help="reslib — 区级数字化教学资源库")(prog_name="reslib")

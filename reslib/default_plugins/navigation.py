@@ -1,0 +1,22 @@
+"""The core's own navigation, contributed through the same menu_links hook plugins use."""
+from flask_babel import lazy_gettext as _l
+
+from reslib import hookimpl
+from reslib.permissions import can
+
+
+@hookimpl(trylast=True)
+def menu_links(user):
+    if not user.is_authenticated:
+        return [{"label": _l("首页"), "endpoint": "main.index", "order": 10}]
+    links = [{"label": _l("我的主页"), "endpoint": "main.dashboard", "order": 10}]
+    if can(user, "accounts.list"):
+        links.append({"label": _l("账号管理"), "endpoint": "admin.accounts", "order": 60})
+        links.append({"label": _l("待审核账号"), "endpoint": "admin.verifications", "order": 61})
+    if can(user, "schools.manage"):
+        links.append({"label": _l("学校管理"), "endpoint": "admin.schools", "order": 70})
+    if can(user, "audit.view"):
+        links.append({"label": _l("审计日志"), "endpoint": "admin.audit", "order": 80})
+    if can(user, "plugins.view"):
+        links.append({"label": _l("插件"), "endpoint": "admin.plugins", "order": 90})
+    return links

@@ -1,0 +1,54 @@
+"""The plugin API: every hook reslib calls, in one place. docs/hooks.md documents each one."""
+from pluggy import HookspecMarker
+
+hookspec = HookspecMarker("reslib")
+
+
+@hookspec
+def config_defaults():
+    """Return a dict of default settings for this plugin.
+
+    Applied at start-up with ``setdefault``, so the district's own configuration wins.
+    """
+
+
+@hookspec
+def register_blueprints(app):
+    """Register the plugin's blueprints (with their templates, static files and CLI commands) on ``app``."""
+
+
+@hookspec
+def menu_links(user):
+    """Return navigation links for ``user`` (an account or an anonymous user).
+
+    Each link is a dict: ``label`` (text), ``endpoint`` (a Flask endpoint name) and optionally
+    ``order`` (smaller first, core links use 10–90). Return an empty list to add nothing.
+    """
+
+
+@hookspec
+def dashboard_panels(user):
+    """Return HTML fragments (``markupsafe.Markup``) to show on ``user``'s dashboard."""
+
+
+@hookspec
+def profile_panels(user, viewer):
+    """Return HTML fragments for the profile page of ``user`` as seen by ``viewer``."""
+
+
+@hookspec
+def account_changed(user, change, actor):
+    """Called after a change to an account is committed.
+
+    ``change`` is one of ``registered``, ``verified``, ``rejected``, ``disabled``, ``enabled``,
+    ``transferred``, ``roles_changed``, ``password_reset``. ``actor`` is who did it (``None`` for
+    the system, e.g. a roster match). Side effects only; the return value is ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def can_access(user, action, target):
+    """Return ``False`` to refuse ``user`` the ``action`` on ``target``; ``None`` to have no opinion.
+
+    Asked only after the core policy has allowed the action: a plugin can narrow access, never widen it.
+    """

@@ -1,0 +1,13 @@
+"""All core tables. Plugins define their own in their folders."""
+from reslib.models.accounts import (  # noqa: F401
+    ROLES,
+    ApiToken,
+    LoginSession,
+    RosterEntry,
+    School,
+    Unit,
+    User,
+    UserRole,
+)
+from reslib.models.audit import AuditEvent  # noqa: F401
+from reslib.models.base import utcnow  # noqa: F401

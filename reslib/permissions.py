@@ -1,0 +1,90 @@
+"""The one permission policy: ``can(user, action, target)``. Views, the API, exports and plugins all ask it.
+
+Each rule answers for an active (verified, not disabled) account; anonymous and inactive
+accounts may do nothing here. A plugin can refuse through the ``can_access`` hook, never grant.
+"""
+from flask import abort, current_app
+
+from reslib.models import School, User
+
+
+def _district_admin(user, target=None):
+    return user.has_role("district_admin")
+
+
+def _school_of(target):
+    if isinstance(target, School):
+        return target.id
+    if isinstance(target, User):
+        return target.school_id
+    return None
+
+
+def _admin_of(user, target):
+    """District admins administer everyone; a school admin administers their own school's people."""
+    if user.has_role("district_admin"):
+        return True
+    if not user.has_role("school_admin") or user.school_id is None:
+        return False
+    if isinstance(target, User) and target.has_role("district_admin", "reviewer", "school_admin") and target.id != user.id:
+        # School admins never manage district staff or fellow admins; the district does.
+        return False
+    return _school_of(target) == user.school_id
+
+
+def _self_or_admin(user, target):
+    return target is not None and (target.id == user.id or _admin_of(user, target))
+
+
+def _any_admin(user, target=None):
+    return user.has_role("district_admin", "school_admin")
+
+
+RULES = {
+    "library.use": lambda user, target=None: True,  # every verified account
+    "account.view": _self_or_admin,  # profile page, masked personal data
+    "account.verify": _admin_of,  # approve or reject a pending registration
+    "account.manage": _admin_of,  # disable, enable, reset password
+    "account.transfer": _district_admin,  # move to another school
+    "account.roles": _district_admin,  # grant or take roles
+    "accounts.list": lambda user, target=None: _any_admin(user) if target is None else _admin_of(user, target),
+    "accounts.export": _admin_of,  # personal data of a school, audited
+    "roster.import": _admin_of,  # target: the school
+    "schools.manage": _district_admin,  # create, import, rename schools and units
+    "audit.view": _any_admin,  # school admins see their own school's entries
+    "plugins.view": _district_admin,
+}
+
+
+def can(user, action: str, target=None) -> bool:
+    if action not in RULES:
+        raise KeyError(f"unknown action {action!r}: add it to reslib.permissions.RULES")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if not RULES[action](user, target):
+        return False
+    verdict = current_app.extensions["reslib.plugins"].hook.can_access(user=user, action=action, target=target)
+    return verdict is not False
+
+
+def require(user, action: str, target=None) -> None:
+    """Abort with 403 unless ``user`` may do ``action`` on ``target``."""
+    if not can(user, action, target):
+        abort(403)
+
+
+class _Operator:
+    """Whoever runs ``reslib`` commands on the server: acts with the district admin's rights, audited as 'operator'."""
+
+    id = None
+    username = "operator"
+    school_id = None
+    is_authenticated = True
+    is_active = True
+    roles = frozenset({"district_admin"})
+
+    def has_role(self, *roles) -> bool:
+        return "district_admin" in roles
+
+
+OPERATOR = _Operator()

@@ -1,0 +1,58 @@
+"""The plugin manager: core default plugins plus the enabled entry points of group ``reslib.plugins``."""
+import importlib
+from importlib.metadata import entry_points
+
+import pluggy
+
+from reslib import hookspecs
+
+ENTRY_POINT_GROUP = "reslib.plugins"
+# Core features written as plugins of the same API, so a newcomer sees one mechanism.
+DEFAULT_PLUGINS = ("reslib.default_plugins.navigation",)
+
+
+class PluginError(RuntimeError):
+    """Start-up refused: a plugin is enabled but not installed, or implements an unknown hook."""
+
+
+def installed_plugins() -> dict:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def enabled_names(config) -> list[str]:
+    names = config.get("PLUGINS") or []
+    if isinstance(names, str):  # RESLIB_PLUGINS=points,awards
+        names = [n for n in (part.strip() for part in names.split(",")) if n]
+    return list(names)
+
+
+def build_plugin_manager(config) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("reslib")
+    pm.add_hookspecs(hookspecs)
+    for module_name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+    installed = installed_plugins()
+    for name in enabled_names(config):
+        if name not in installed:
+            known = "、".join(sorted(installed)) or "无"
+            raise PluginError(
+                f"插件“{name}”已在 RESLIB_PLUGINS 中启用，但没有安装（已安装的插件：{known}）。"
+                f" Plugin {name!r} is enabled but not installed."
+            )
+        pm.register(installed[name].load(), name=name)
+    for plugin in config.get("EXTRA_PLUGINS", ()):  # objects handed in directly, e.g. by tests
+        pm.register(plugin)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
+    return pm
+
+
+def describe(pm: pluggy.PluginManager) -> list[dict]:
+    """Each registered plugin with the hooks it implements, for ``reslib plugins`` and the admin page."""
+    rows = []
+    for name, plugin in pm.list_name_plugin():
+        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        rows.append({"name": name, "default": name in DEFAULT_PLUGINS, "hooks": hooks})
+    return rows

@@ -1,0 +1,99 @@
+"""Reading CSV/XLSX uploads by header name, and writing XLSX exports that spreadsheets cannot execute."""
+import csv
+import io
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from openpyxl import Workbook, load_workbook
+
+from reslib.errors import ReslibError
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Table:
+    rows: list[tuple[int, dict]]  # (row number as the user sees it, {column key: text})
+    errors: list[str] = field(default_factory=list)
+
+
+def read_table(filename: str, data: bytes, columns: dict[str, tuple[str, ...]], *, required: tuple[str, ...], max_rows: int) -> Table:
+    """Parse an uploaded .csv or .xlsx whose first row names the columns.
+
+    ``columns`` maps our key to the header texts accepted for it (Chinese first, then aliases).
+    """
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        raw_rows = _xlsx_rows(data)
+    elif name.endswith(".csv"):
+        raw_rows = _csv_rows(data)
+    else:
+        raise ReslibError(_("只接受 .csv 或 .xlsx 文件"), field="file")
+    header = next(raw_rows, None)
+    if not header:
+        raise ReslibError(_("文件是空的"), field="file")
+    lookup = {alias.strip().lower(): key for key, aliases in columns.items() for alias in aliases}
+    positions = {}
+    for index, title in enumerate(header):
+        key = lookup.get(str(title or "").strip().lower())
+        if key and key not in positions:
+            positions[key] = index
+    missing = [columns[key][0] for key in required if key not in positions]
+    if missing:
+        raise ReslibError(_("缺少必需的列：%(cols)s", cols="、".join(missing)), field="file")
+    table = Table(rows=[])
+    for number, values in enumerate(raw_rows, start=2):
+        if number - 1 > max_rows:
+            raise ReslibError(_("一次最多导入 %(n)s 行", n=max_rows), field="file")
+        cells = {key: _text(values[i]) if i < len(values) else "" for key, i in positions.items()}
+        if any(cells.values()):
+            table.rows.append((number, cells))
+    return table
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # numbers typed into Excel come back as 2023001.0
+    return str(value).strip()
+
+
+def _csv_rows(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK unless told otherwise
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ReslibError(_("无法识别文件编码，请另存为 UTF-8 的 CSV 或 .xlsx"), field="file")
+    return iter(list(csv.reader(io.StringIO(text))))
+
+
+def _xlsx_rows(data: bytes):
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise ReslibError(_("无法读取这个 Excel 文件：%(err)s", err=type(exc).__name__), field="file") from exc
+    rows = [list(row) for row in workbook.active.iter_rows(values_only=True)]
+    workbook.close()
+    return iter(rows)
+
+
+def safe_cell(value):
+    """Text a spreadsheet would read as a formula is prefixed with a quote (CSV/formula injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def xlsx_bytes(title: str, header: list[str], rows) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(header)
+    for row in rows:
+        sheet.append([safe_cell(value) for value in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

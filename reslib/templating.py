@@ -1,0 +1,52 @@
+"""What every template can use: language choice, navigation from the menu_links hook, time display."""
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_request_context, request, session, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def select_locale() -> str:
+    chosen = session.get("lang") if has_request_context() else None
+    return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def nav_links() -> list[dict]:
+    links = []
+    for batch in current_app.extensions["reslib.plugins"].hook.menu_links(user=current_user):
+        links.extend(batch or [])
+    links.sort(key=lambda link: link.get("order", 100))
+    return [{"label": link["label"], "url": url_for(link["endpoint"]), "endpoint": link["endpoint"]} for link in links]
+
+
+def plugin_panels(hook_name: str, **kwargs) -> list[Markup]:
+    """Fragments plugins return from a rendering hook, flattened, in plugin order."""
+    hook = getattr(current_app.extensions["reslib.plugins"].hook, hook_name)
+    panels = []
+    for result in hook(**kwargs):
+        panels.extend(result if isinstance(result, list | tuple) else [result])
+    return [Markup(panel) for panel in panels if panel]
+
+
+def page_url(number: int) -> str:
+    """This page's URL with its filters kept and another page number."""
+    args = {**(request.view_args or {}), **request.args.to_dict(), "page": number}
+    return url_for(request.endpoint, **args)
+
+
+def localtime(value, fmt="%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).strftime(fmt)
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(nav_links=nav_links, plugin_panels=plugin_panels, page_url=page_url)
+    app.jinja_env.filters["localtime"] = localtime
+
+    @app.context_processor
+    def _site():
+        return {"district_name": app.config["DISTRICT_NAME"], "current_locale": select_locale()}

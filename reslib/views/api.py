@@ -1,0 +1,123 @@
+"""The JSON API under /api/v1. Authenticated by personal tokens (``Authorization: Bearer …``), so no CSRF.
+
+Each view's docstring carries its OpenAPI operation after ``---``; /api/v1/openapi.json is built from them.
+"""
+import re
+from functools import wraps
+
+from apispec import APISpec
+from apispec.yaml_utils import load_operations_from_docstring
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext as _
+
+from reslib.errors import ReslibError
+from reslib.extensions import csrf
+from reslib.services import accounts
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+        user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise ReslibError(_("需要有效的 API 令牌（Authorization: Bearer …）"), code="unauthorized", status=401)
+        g.api_user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def account_json(user) -> dict:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "real_name": user.real_name,
+        "roles": sorted(user.roles),
+        "status": user.status,
+        "school": {"id": user.school.id, "name": user.school.name} if user.school else None,
+        "identifier": user.identifier,
+        "id_number": user.id_number_masked,
+    }
+
+
+@bp.route("/me")
+@token_required
+def me():
+    """The account the token belongs to.
+    ---
+    get:
+      summary: 当前令牌对应的账号
+      security: [{bearerAuth: []}]
+      responses:
+        200:
+          description: the account
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Account'}
+        401:
+          description: missing, unknown or revoked token
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Error'}
+    """
+    return jsonify(account_json(g.api_user))
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """This document.
+    ---
+    get:
+      summary: OpenAPI 3 description of this API
+      responses:
+        200: {description: the OpenAPI document}
+    """
+    return jsonify(build_spec(current_app).to_dict())
+
+
+def build_spec(app) -> APISpec:
+    spec = APISpec(title=f"reslib API — {app.config['DISTRICT_NAME']}", version="1", openapi_version="3.0.3")
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", ERROR_SCHEMA)
+    spec.components.schema("Account", ACCOUNT_SCHEMA)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(bp.url_prefix):
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        spec.path(path=path, operations=load_operations_from_docstring(view.__doc__ or ""))
+    return spec
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "machine-readable, e.g. unauthorized, not_found"},
+                "message": {"type": "string", "description": "for people, in the user's language"},
+                "field": {"type": "string", "nullable": True, "description": "the input at fault, if any"},
+            },
+        }
+    },
+}
+ACCOUNT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "username": {"type": "string"},
+        "real_name": {"type": "string"},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "status": {"type": "string", "enum": ["pending", "active", "rejected", "disabled"]},
+        "school": {"type": "object", "nullable": True, "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        "identifier": {"type": "string", "nullable": True},
+        "id_number": {"type": "string", "nullable": True, "description": "masked national ID number"},
+    },
+}

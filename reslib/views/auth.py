@@ -1,0 +1,106 @@
+"""Signing in and out, registration, password change, language choice."""
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from reslib.errors import ReslibError
+from reslib.extensions import db, limiter
+from reslib.models import School
+from reslib.services import accounts
+from reslib.views import safe_next, show_error
+from reslib.views.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _attempted_account() -> str:
+    return "login:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])  # per address
+@limiter.limit(_login_limit, methods=["POST"], key_func=_attempted_account)  # per account name
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.username.data, form.password.data)
+        except ReslibError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/login.html", form=form), exc.status
+        # A fresh session at sign-in: nothing from before the login survives into it.
+        target = safe_next(request.args.get("next"), url_for("main.dashboard"))
+        lang = session.get("lang")
+        session.clear()
+        accounts.start_session(user)
+        login_user(user)
+        session.permanent = True
+        session["seen"] = int(time.time())
+        if lang:
+            session["lang"] = lang
+        return redirect(target)
+    if request.args.get("timeout"):
+        flash(_("长时间未操作，已自动退出，请重新登录。"), "info")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if ActionForm().validate_on_submit():
+        accounts.end_session(current_user)
+        logout_user()
+        session.clear()
+        flash(_("已安全退出。"), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def register():
+    form = RegisterForm()
+    schools = db.session.scalars(select(School).order_by(School.name)).all()
+    form.school_id.choices = [(0, _("请选择学校"))] + [(s.id, s.name) for s in schools]
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(
+                username=form.username.data, password=form.password.data, real_name=form.real_name.data,
+                role=form.role.data, school_id=form.school_id.data, identifier=form.identifier.data,
+                id_number=form.id_number.data,
+            )
+        except ReslibError as exc:
+            show_error(form, exc)
+        else:
+            return render_template("auth/registered.html", user=user)
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.password.data)
+        except ReslibError as exc:
+            show_error(form, exc)
+        else:
+            flash(_("密码已修改。"), "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def set_language(code):
+    if ActionForm().validate_on_submit() and code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(safe_next(request.form.get("next"), url_for("main.index")))

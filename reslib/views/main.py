@@ -1,0 +1,78 @@
+"""The public front page, each person's dashboard and profile, health check."""
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select, text
+
+from reslib.errors import ReslibError
+from reslib.extensions import db
+from reslib.models import School
+from reslib.permissions import can
+from reslib.services import accounts, reports
+from reslib.views.forms import ActionForm, TokenForm
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    schools = db.session.scalar(select(func.count(School.id)))
+    return render_template("main/index.html", schools=schools)
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    district = reports.district_overview() if can(current_user, "schools.manage") else None
+    school = None
+    if current_user.school and can(current_user, "accounts.list", current_user.school):
+        school = reports.school_overview(current_user.school)
+    return render_template("main/dashboard.html", district=district, school=school, action_form=ActionForm())
+
+
+@bp.route("/profile")
+@login_required
+def profile():
+    return render_template(
+        "main/profile.html", user=current_user, tokens=accounts.tokens_of(current_user),
+        token_form=TokenForm(), action_form=ActionForm(), new_token=None,
+    )
+
+
+@bp.route("/profile/tokens", methods=["POST"])
+@login_required
+def create_token():
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        new_token = accounts.create_token(current_user, form.name.data)
+        form = TokenForm(formdata=None)
+    return render_template(
+        "main/profile.html", user=current_user, tokens=accounts.tokens_of(current_user),
+        token_form=form, action_form=ActionForm(), new_token=new_token,
+    )
+
+
+@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        accounts.revoke_token(current_user, token_id)
+    except ReslibError as exc:
+        abort(exc.status)
+    flash(_("令牌已撤销，使用它的脚本将无法再访问。"), "success")
+    return redirect(url_for("main.profile"))
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # report any driver error as "down", never crash the probe
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable", error=type(exc).__name__), 503
+    return jsonify(status="ok", database="ok")
