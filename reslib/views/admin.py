@@ -15,7 +15,7 @@ from reslib.plugins import describe
 from reslib.services import accounts, audit, roster
 from reslib.services.tables import xlsx_bytes
 from reslib.views import page_number, safe_next, show_error
-from reslib.views.forms import ActionForm, ReasonForm, RolesForm, SchoolForm, TransferForm, UploadForm
+from reslib.views.forms import ActionForm, ReasonForm, RolesForm, SchoolForm, TransferForm, UploadForm, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -70,7 +70,7 @@ def account(user_id):
 
 def _transfer_form(**kwargs):
     form = TransferForm(**kwargs)
-    form.school_id.choices = [(s.id, s.name) for s in _schools()]
+    form.school_id.choices = choices((s.id, s.name) for s in _schools())
     return form
 
 
@@ -166,7 +166,7 @@ def export_accounts():
 @bp.route("/roster", methods=["GET", "POST"])
 def roster_import():
     form = UploadForm()
-    form.school_id.choices = [(s.id, s.name) for s in _schools()]
+    form.school_id.choices = choices((s.id, s.name) for s in _schools())
     school_id = form.school_id.data if current_user.has_role("district_admin") and form.school_id.data else current_user.school_id
     school = db.session.get(School, school_id) if school_id else None
     if school is None and not current_user.has_role("district_admin"):

@@ -11,7 +11,7 @@ from reslib.extensions import db, limiter
 from reslib.models import School
 from reslib.services import accounts
 from reslib.views import safe_next, show_error
-from reslib.views.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
+from reslib.views.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm, choices
 
 bp = Blueprint("auth", __name__)
 
@@ -69,7 +69,7 @@ def logout():
 def register():
     form = RegisterForm()
     schools = db.session.scalars(select(School).order_by(School.name)).all()
-    form.school_id.choices = [(0, _("请选择学校"))] + [(s.id, s.name) for s in schools]
+    form.school_id.choices = choices([(0, _("请选择学校"))] + [(s.id, s.name) for s in schools])
     if form.validate_on_submit():
         try:
             user = accounts.register(

@@ -3,12 +3,18 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from reslib.errors import ReslibError
 from reslib.models import ROLES
 from reslib.services import identity
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3+ wants them."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _service_check(check):
@@ -32,7 +38,7 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     real_name = StringField(_l("真实姓名"), validators=[DataRequired(_l("请填写真实姓名")), _service_check(identity.normalise_real_name)])
-    role = RadioField(_l("身份"), choices=[("student", _l("学生")), ("teacher", _l("教师"))], default="student",
+    role = RadioField(_l("身份"), choices=choices([("student", _l("学生")), ("teacher", _l("教师"))]), default="student",
                       validators=[DataRequired(_l("请选择身份"))])
     school_id = SelectField(_l("学校"), coerce=int, validate_choice=False,
                             validators=[DataRequired(_l("请选择学校"))])
@@ -61,7 +67,7 @@ class TransferForm(FlaskForm):
 
 
 class RolesForm(FlaskForm):
-    roles = SelectMultipleField(_l("角色"), choices=list(ROLES.items()), widget=ListWidget(prefix_label=False),
+    roles = SelectMultipleField(_l("角色"), choices=choices(ROLES.items()), widget=ListWidget(prefix_label=False),
                                 option_widget=CheckboxInput())
 
 

@@ -1,0 +1,138 @@
+"""Shared pytest fixtures (registered as a pytest plugin through the ``pytest11`` entry point).
+
+Tests run on SQLite by default and on PostgreSQL when RESLIB_TEST_DATABASE_URL names one.
+"""
+import contextvars
+import os
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from reslib import create_app
+from reslib.extensions import db
+from reslib.models import School, Unit, User
+
+PASSWORD = "Lesson#Plan42"
+ALL_PLUGINS = ["points", "awards", "sync_provincial"]
+
+
+def database_url(tmp_path) -> str:
+    url = os.environ.get("RESLIB_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:  # every test starts from an empty schema
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production: its own ``g`` and DB session,
+    never the test's (which the ``app`` fixture keeps open for convenience)."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def make_test_app(tmp_path, **overrides):
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "PLUGINS": ALL_PLUGINS,
+        "SECRET_KEY": "test-secret",
+        "ID_NUMBER_KEY": "test-id-key",
+    }
+    config.update(overrides)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture
+def app_config():
+    """Override in a test module to change settings, e.g. ``{"PLUGINS": []}``."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, app_config):
+    app = make_test_app(tmp_path, **app_config)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class District:
+    """A small district: two units, three schools, one account per role and school."""
+
+    def __init__(self):
+        from werkzeug.security import generate_password_hash
+
+        self.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+        east, west = Unit(name="东城片区"), Unit(name="西城片区")
+        self.school_a = School(name="第一实验小学", code="A01", unit=east)
+        self.school_b = School(name="育才中学", code="B01", unit=east)
+        self.school_c = School(name="光明小学", code="C01", unit=west)
+        db.session.add_all([self.school_a, self.school_b, self.school_c])
+        db.session.flush()
+        self.district_admin = self.user("admin", {"district_admin"}, None, real_name="王建国")
+        self.reviewer = self.user("reviewer", {"reviewer", "teacher"}, self.school_b, identifier="T9001")
+        self.admin_a = self.user("admin.a", {"school_admin", "teacher"}, self.school_a, identifier="T1000")
+        self.admin_b = self.user("admin.b", {"school_admin", "teacher"}, self.school_b, identifier="T2000")
+        self.teacher_a = self.user("teacher.a", {"teacher"}, self.school_a, identifier="T1001")
+        self.student_a = self.user("student.a", {"student"}, self.school_a, identifier="S1001")
+        self.teacher_b = self.user("teacher.b", {"teacher"}, self.school_b, identifier="T2001")
+        self.student_b = self.user("student.b", {"student"}, self.school_b, identifier="S2001")
+        self.pending_a = self.user("pending.a", {"student"}, self.school_a, identifier="S1999", status="pending")
+        self.pending_b = self.user("pending.b", {"student"}, self.school_b, identifier="S2999", status="pending")
+        db.session.commit()
+
+    def user(self, username, roles, school, *, identifier=None, status="active", real_name=None) -> User:
+        user = User(username=username, password_hash=self.password_hash, real_name=real_name or "测试" + "甲乙丙丁戊己庚辛壬癸"[len(username) % 10],
+                    school_id=school.id if school else None, identifier=identifier, status=status)
+        user.set_roles(roles)
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+
+@pytest.fixture
+def district(app):
+    return District()
+
+
+def csrf_token(client, path="/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username, password=PASSWORD):
+    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+def post_form(client, path, data=None, *, token_page="/dashboard"):
+    """POST like a browser would: with the CSRF token of a page the user has open."""
+    return client.post(path, data={"csrf_token": csrf_token(client, token_page), **(data or {})})
