@@ -115,7 +115,8 @@ def _init_extensions(app: Flask) -> None:
             folder = Path(getattr(plugin, "__file__", "") or "").parent / "migrations"
             if folder.is_dir():
                 locations.append(str(folder))
-        config.set_main_option("version_locations", " ".join(locations))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join(locations))
         return config
 
 

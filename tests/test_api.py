@@ -1,0 +1,64 @@
+"""The JSON API: personal tokens, structured errors, the OpenAPI document."""
+from sqlalchemy import select
+
+from reslib.extensions import db
+from reslib.models import ApiToken
+from reslib.testing import login, post_form
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_me_without_token_is_401_json(client):
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized" and response.json["error"]["message"]
+
+
+def test_token_created_on_the_profile_page_works_until_revoked(client, district):
+    login(client, "teacher.a")
+    page = post_form(client, "/profile/tokens", {"name": "课表脚本"}, token_page="/profile").get_data(as_text=True)
+    token = page.split('<code class="token">')[1].split("</code>")[0]
+    assert token.startswith("rl_")
+    row = db.session.scalar(select(ApiToken))
+    assert row.token_hash != token and token not in row.token_hash  # only the hash is kept
+    api = client.application.test_client()
+    me = api.get("/api/v1/me", headers=bearer(token))
+    assert me.status_code == 200 and me.json["username"] == "teacher.a" and me.json["school"]["name"] == "第一实验小学"
+    post_form(client, f"/profile/tokens/{row.id}/revoke", token_page="/profile")
+    assert api.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_cli_token_for_a_user(runner, district):
+    result = runner.invoke(args=["users", "token", "student.a"])
+    token = result.output.strip()
+    assert result.exit_code == 0 and token.startswith("rl_")
+    response = runner.app.test_client().get("/api/v1/me", headers=bearer(token))
+    assert response.json["roles"] == ["student"] and response.json["id_number"] is None
+
+
+def test_tokens_of_disabled_accounts_stop_working(runner, district):
+    token = runner.invoke(args=["users", "token", "teacher.a"]).output.strip()
+    district.teacher_a.status = "disabled"
+    db.session.commit()
+    assert runner.app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_garbage_tokens_are_401(client):
+    for header in ("Bearer", "Bearer rl_nope", "Basic abc", "rl_x"):
+        assert client.get("/api/v1/me", headers={"Authorization": header}).status_code == 401
+
+
+def test_api_404_is_json(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+
+
+def test_openapi_document_describes_every_api_route(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    api_paths = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")}
+    assert api_paths <= set(spec["paths"])
+    assert spec["paths"]["/api/v1/me"]["get"]["responses"]["401"]
+    assert "Error" in spec["components"]["schemas"]

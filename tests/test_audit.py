@@ -1,0 +1,61 @@
+"""The audit log: what is recorded, who may read it, and that nobody can change it."""
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+
+from reslib.extensions import db
+from reslib.models import AuditEvent
+from reslib.models.audit import AuditLogIsAppendOnly
+from reslib.testing import login, make_test_app, post_form
+
+
+def test_admin_actions_are_recorded_with_actor_address_and_result(client, district):
+    login(client, "admin")
+    post_form(client, f"/admin/accounts/{district.teacher_a.id}/roles", {"roles": ["teacher", "reviewer"]})
+    client.get(f"/admin/accounts/export?school_id={district.school_a.id}")
+    events = {e.action: e for e in db.session.scalars(select(AuditEvent))}
+    roles = events["account.roles_changed"]
+    assert roles.actor_name == "admin" and roles.address == "127.0.0.1" and roles.result == "ok"
+    assert roles.detail == "teacher → reviewer,teacher"
+    assert events["personal_data.exported"].school_id == district.school_a.id
+
+
+def test_audit_page_filters_by_action(client, district):
+    login(client, "admin")
+    client.application.test_client().post("/login", data={"username": "x", "password": "y"})
+    page = client.get("/admin/audit?action=login").get_data(as_text=True)
+    assert "login" in page
+    filtered = client.get("/admin/audit?action=personal_data").get_data(as_text=True)
+    assert "account:admin" not in filtered
+
+
+def test_the_app_refuses_to_change_or_delete_audit_events(app, district):
+    from reslib.services import audit
+
+    audit.record("account.created", target="x")
+    db.session.commit()
+    event = db.session.scalar(select(AuditEvent))
+    event.detail = "rewritten"
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.commit()
+    db.session.rollback()
+    db.session.delete(event)
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_the_database_itself_refuses_audit_changes(tmp_path):
+    """Migrations install triggers, so even SQL run outside the app cannot rewrite history."""
+    app = make_test_app(tmp_path)
+    with app.app_context():
+        upgrade(revision="heads")
+        db.session.execute(text("INSERT INTO audit_event (at, action, result) VALUES (CURRENT_TIMESTAMP, 'login', 'ok')"))
+        db.session.commit()
+        for statement in ("UPDATE audit_event SET result = 'denied'", "DELETE FROM audit_event"):
+            with pytest.raises(DatabaseError):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert db.session.scalar(text("SELECT result FROM audit_event")) == "ok"
+        db.engine.dispose()

@@ -1,0 +1,153 @@
+"""The plugin host: enabling by name, a throwaway plugin using every hook, and the app without plugins."""
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from flask import Blueprint
+from markupsafe import Markup
+from sqlalchemy import select
+
+from reslib import hookimpl, hookspecs
+from reslib.extensions import db
+from reslib.models import User
+from reslib.plugins import PluginError
+from reslib.testing import login, make_test_app, post_form
+
+HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "reslib_spec")]
+
+
+class ThrowawayPlugin:
+    """A plugin a district might write: a page, a menu link, panels, and a listener."""
+
+    def __init__(self):
+        self.account_changes = []
+
+    @hookimpl
+    def config_defaults(self):
+        return {"THROWAWAY_GREETING": "你好，插件", "DISTRICT_NAME": "never wins over the district's own"}
+
+    @hookimpl
+    def register_blueprints(self, app):
+        bp = Blueprint("throwaway", __name__)
+
+        @bp.route("/throwaway")
+        def hello():
+            return app.config["THROWAWAY_GREETING"]
+
+        app.register_blueprint(bp)
+
+    @hookimpl
+    def menu_links(self, user):
+        return [{"label": "插件页面", "endpoint": "throwaway.hello", "order": 50}] if user.is_authenticated else []
+
+    @hookimpl
+    def dashboard_panels(self, user):
+        return [Markup("<p>面板：{}</p>").format(user.real_name)]
+
+    @hookimpl
+    def profile_panels(self, user, viewer):
+        return Markup("<p>资料面板 {} 看 {}</p>").format(viewer.username, user.username)
+
+    @hookimpl
+    def account_changed(self, user, change, actor):
+        self.account_changes.append((user.username, change, getattr(actor, "username", None)))
+
+    @hookimpl
+    def can_access(self, user, action, target):
+        return False if action == "plugins.view" else None
+
+
+@pytest.fixture
+def plugin():
+    return ThrowawayPlugin()
+
+
+@pytest.fixture
+def app_config(plugin):
+    return {"EXTRA_PLUGINS": [plugin]}
+
+
+def test_hook_config_defaults(app):
+    assert app.config["THROWAWAY_GREETING"] == "你好，插件"
+    assert app.config["DISTRICT_NAME"] == "东昌区教育局"  # the district's setting wins
+
+
+def test_hook_register_blueprints(client):
+    assert client.get("/throwaway").get_data(as_text=True) == "你好，插件"
+
+
+def test_hook_menu_links(client, district):
+    assert "插件页面" not in client.get("/").get_data(as_text=True)
+    login(client, "teacher.a")
+    assert '<a href="/throwaway">插件页面</a>' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_hook_dashboard_panels(client, district):
+    login(client, "teacher.a")
+    assert f"面板：{district.teacher_a.real_name}" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_hook_profile_panels(client, district):
+    login(client, "admin.a")
+    page = client.get(f"/admin/accounts/{district.student_a.id}").get_data(as_text=True)
+    assert "资料面板 admin.a 看 student.a" in page
+
+
+def test_hook_account_changed(client, district, plugin):
+    login(client, "admin.a")
+    post_form(client, f"/admin/accounts/{district.pending_a.id}/verify")
+    assert plugin.account_changes == [("pending.a", "verified", "admin.a")]
+
+
+def test_hook_can_access(client, district):
+    login(client, "admin")
+    assert client.get("/admin/plugins").status_code == 403  # the plugin narrowed the core's grant
+    assert client.get("/admin/schools").status_code == 200  # and nothing else
+
+
+def test_every_hook_is_documented_and_tested():
+    doc = (Path(__file__).parent.parent / "docs" / "hooks.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^## `(\w+)\(", doc, flags=re.M))
+    assert set(HOOKS) == documented, f"docs/hooks.md out of step: {set(HOOKS) ^ documented}"
+    tests = set(re.findall(r"def test_hook_(\w+)\(", Path(__file__).read_text(encoding="utf-8")))
+    assert set(HOOKS) <= tests, f"hooks without a test_hook_<name>: {set(HOOKS) - tests}"
+
+
+def test_enabled_plugin_that_is_not_installed_stops_start_up(tmp_path):
+    with pytest.raises(PluginError, match="没有安装"):
+        make_test_app(tmp_path, PLUGINS=["points", "no_such_plugin"])
+
+
+def test_plugins_enabled_from_a_comma_separated_environment_value(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESLIB_PLUGINS", "points, awards")
+    from reslib import create_app
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", "ID_NUMBER_KEY": "y"})
+    names = {name for name, _plugin in app.extensions["reslib.plugins"].list_name_plugin()}
+    assert {"points", "awards"} <= names and "sync_provincial" not in names
+
+
+def test_misspelt_hook_fails_at_start_up(tmp_path):
+    class Misspelt:
+        @hookimpl
+        def menu_link(self, user):  # not a hook
+            return []
+
+    with pytest.raises(PluginError):
+        make_test_app(tmp_path, EXTRA_PLUGINS=[Misspelt()])
+
+
+@pytest.mark.parametrize("app_config", [{"PLUGINS": []}])
+def test_the_app_works_with_every_plugin_disabled(client, district, app_config):
+    login(client, "admin")
+    for path in ("/dashboard", "/profile", "/admin/accounts", "/admin/verifications", "/admin/audit", "/admin/plugins"):
+        assert client.get(path).status_code == 200, path
+    post_form(client, f"/admin/accounts/{district.pending_a.id}/verify")
+    assert db.session.scalar(select(User.status).where(User.id == district.pending_a.id)) == "active"
+
+
+def test_plugins_command_lists_installed_enabled_and_hooks(runner):
+    output = runner.invoke(args=["plugins"]).output
+    assert "enabled  points:" in output and "register_blueprints" in output
+    assert "core     reslib.default_plugins.navigation: menu_links" in output
