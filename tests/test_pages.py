@@ -1,0 +1,56 @@
+"""The shell: Chinese pages, error pages, health, assets served locally."""
+import re
+
+from reslib.testing import login
+
+
+def test_front_page_is_chinese_and_public(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and "数字化教学资源库" in page and "实名注册" in page
+
+
+def test_no_asset_comes_from_another_host(client, district):
+    login(client, "admin")
+    for path in ("/dashboard", "/admin/accounts", "/register"):
+        page = client.get(path).get_data(as_text=True)
+        for url in re.findall(r'(?:src|href)="([^"]+)"', page):
+            assert url.startswith("/") and not url.startswith("//"), f"{path} loads {url}"
+
+
+def test_pages_have_a_phone_viewport(client):
+    assert 'name="viewport" content="width=device-width, initial-scale=1"' in client.get("/login").get_data(as_text=True)
+
+
+def test_404_and_403_pages_are_chinese(client, district):
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "页面不存在" in missing.get_data(as_text=True)
+    login(client, "student.a")
+    forbidden = client.get("/admin/schools")
+    assert forbidden.status_code == 403 and "没有权限" in forbidden.get_data(as_text=True)
+
+
+def test_500_page_is_chinese_and_api_errors_are_json(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    app.logger.disabled = True
+    response = client.get("/boom")
+    assert response.status_code == 500 and "服务器出错了" in response.get_data(as_text=True)
+
+
+def test_anonymous_visitors_are_sent_to_login(client):
+    response = client.get("/dashboard")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+def test_healthz_reports_database(client):
+    assert client.get("/healthz").json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_unreachable_database(tmp_path):
+    from reslib.testing import make_test_app
+
+    app = make_test_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/x.db")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.json["database"] == "unreachable"
