@@ -30,6 +30,7 @@ PROXY_FIX = 0  # number of trusted reverse proxies in front (for client addresse
 
 # --- rate limits ------------------------------------------------------------------------
 RATELIMIT_STORAGE_URI = "memory://"  # redis://127.0.0.1:6379/0 when several servers share limits
+RATELIMIT_STRATEGY = "moving-window"  # no burst allowed at the edge of a fixed window
 RATELIMIT_HEADERS_ENABLED = True
 
 # --- forms ------------------------------------------------------------------------------

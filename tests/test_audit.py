@@ -6,7 +6,7 @@ from sqlalchemy.exc import DatabaseError
 
 from reslib.extensions import db
 from reslib.models import AuditEvent
-from reslib.models.audit import AuditLogIsAppendOnly
+from reslib.models import AppendOnlyViolation
 from reslib.testing import login, make_test_app, post_form
 
 
@@ -37,11 +37,11 @@ def test_the_app_refuses_to_change_or_delete_audit_events(app, district):
     db.session.commit()
     event = db.session.scalar(select(AuditEvent))
     event.detail = "rewritten"
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AppendOnlyViolation):
         db.session.commit()
     db.session.rollback()
     db.session.delete(event)
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AppendOnlyViolation):
         db.session.commit()
     db.session.rollback()
 

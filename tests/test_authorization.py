@@ -49,10 +49,26 @@ ROUTES = {
     "admin.schools": ("GET", "/admin/schools", DISTRICT),
     "admin.schools_import": ("POST", "/admin/schools/import", DISTRICT),
     "admin.plugins": ("GET", "/admin/plugins", DISTRICT),
-    # plugins (enabled in the test app)
-    **{},
 }
-PLUGIN_ROUTES: dict = {}
+# The three plugins, enabled in the test app. {competition} is an open district competition.
+PLUGIN_ROUTES = {
+    "points.award": ("GET", "/points/award", DISTRICT),
+    "awards.index": ("GET", "/awards/", SIGNED_IN),
+    "awards.detail": ("GET", "/awards/{competition}", SIGNED_IN),
+    "awards.new": ("GET", "/awards/new", DISTRICT),
+    "awards.change_status": ("POST", "/awards/{competition}/status", DISTRICT),
+    "sync_provincial.static": ("GET", "/provincial/static/sync_provincial.css", SIGNED_IN),
+    "sync_provincial.taxonomy_page": ("GET", "/provincial/taxonomy", SIGNED_IN),
+    "sync_provincial.quotas": ("GET", "/provincial/quotas", DISTRICT),
+}
+
+
+def open_competition(district) -> int:
+    from plugins.awards import service
+
+    competition = service.create_competition(district.district_admin, "区级优秀课件评比", 2026, "", "3:3:4", 80, None)
+    service.set_status(district.district_admin, competition, "open")
+    return competition.id
 
 
 def all_routes():
@@ -79,10 +95,11 @@ def outcome(response) -> str:
     return "allowed"
 
 
-@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+@pytest.mark.parametrize("endpoint", sorted(all_routes()))
 def test_route_access_by_role(client, district, endpoint):
     method, path, allowed = all_routes()[endpoint]
-    path = path.format(target=district.pending_a.id, school_a=district.school_a.id)
+    competition = open_competition(district) if "{competition}" in path else None
+    path = path.format(target=district.pending_a.id, school_a=district.school_a.id, competition=competition)
     for role in ROLES:
         browser = client.application.test_client()
         if role != "anonymous":

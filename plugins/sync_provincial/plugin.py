@@ -1,1 +1,37 @@
-"""(being written)"""
+"""对接省级/国家平台: the national platform's sections and columns, and each unit's recommendation quotas.
+
+Harvesting catalogues and the recommendation form come later; this part is what the district uses today.
+"""
+from flask_babel import lazy_gettext as _l
+
+from reslib import hookimpl
+
+from plugins.sync_provincial import models  # noqa: F401  (the table exists whenever the plugin is on)
+from plugins.sync_provincial.service import may_manage_quotas
+from plugins.sync_provincial.views import bp
+
+
+@hookimpl
+def config_defaults():
+    return {
+        # Home page of the province's smart-education platform; None = not linked. Shown on the columns
+        # page now; harvesting and upward recommendation will use both addresses later.
+        "PROVINCIAL_PLATFORM_URL": None,
+        # Home page of the national smart-education platform, e.g. "https://basic.smartedu.cn/"; None = not linked.
+        "NATIONAL_PLATFORM_URL": None,
+    }
+
+
+@hookimpl
+def register_blueprints(app):
+    app.register_blueprint(bp)
+
+
+@hookimpl
+def menu_links(user):
+    if not user.is_authenticated:
+        return []
+    links = [{"label": _l("国家平台栏目"), "endpoint": "sync_provincial.taxonomy_page", "order": 45}]
+    if may_manage_quotas(user):
+        links.append({"label": _l("推荐名额"), "endpoint": "sync_provincial.quotas", "order": 78})
+    return links

@@ -10,4 +10,4 @@ from reslib.models.accounts import (  # noqa: F401
     UserRole,
 )
 from reslib.models.audit import AuditEvent  # noqa: F401
-from reslib.models.base import utcnow  # noqa: F401
+from reslib.models.base import AppendOnlyViolation, append_only, utcnow  # noqa: F401

@@ -1,13 +1,14 @@
 """The audit log: append-only. The app never updates or deletes a row (guarded here and by DB triggers)."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from reslib.extensions import db
-from reslib.models.base import utcnow
+from reslib.models.base import append_only, utcnow
 
 
+@append_only
 class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -19,14 +20,3 @@ class AuditEvent(db.Model):
     target: Mapped[str | None] = mapped_column(String(128))
     result: Mapped[str] = mapped_column(String(16), default="ok")
     detail: Mapped[str | None] = mapped_column(String(500))
-
-
-class AuditLogIsAppendOnly(RuntimeError):
-    pass
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_audit_changes(session, flush_context, instances):
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")

@@ -74,9 +74,13 @@ def _transfer_form(**kwargs):
     return form
 
 
-def _account_action(user_id, form, action, done_message):
-    """Run one lifecycle action from a posted form and go back to where it was asked."""
+def _account_action(user_id, permission, form, action, done_message):
+    """Run one lifecycle action from a posted form and go back to where it was asked.
+
+    The policy is asked before the form is read, so a refused user learns nothing from validation.
+    """
     user = accounts.get_user(user_id)
+    require(current_user, permission, user)
     back = safe_next(request.form.get("back"), url_for("admin.account", user_id=user.id))
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -86,8 +90,6 @@ def _account_action(user_id, form, action, done_message):
     try:
         result = action(user)
     except ReslibError as exc:
-        if exc.status == 403:
-            abort(403)
         flash(exc.message, "error")
     else:
         flash(done_message if result is None else done_message % {"value": result}, "success")
@@ -96,35 +98,40 @@ def _account_action(user_id, form, action, done_message):
 
 @bp.route("/accounts/<int:user_id>/verify", methods=["POST"])
 def verify(user_id):
-    return _account_action(user_id, ActionForm(), lambda u: accounts.verify(current_user, u), _("已通过审核，账号现在可以登录。"))
+    return _account_action(user_id, "account.verify", ActionForm(), lambda u: accounts.verify(current_user, u),
+                           _("已通过审核，账号现在可以登录。"))
 
 
 @bp.route("/accounts/<int:user_id>/reject", methods=["POST"])
 def reject(user_id):
     form = ReasonForm()
-    return _account_action(user_id, form, lambda u: accounts.reject(current_user, u, form.reason.data), _("已退回，申请人登录时会看到原因。"))
+    return _account_action(user_id, "account.verify", form, lambda u: accounts.reject(current_user, u, form.reason.data),
+                           _("已退回，申请人登录时会看到原因。"))
 
 
 @bp.route("/accounts/<int:user_id>/disable", methods=["POST"])
 def disable(user_id):
     form = ReasonForm()
-    return _account_action(user_id, form, lambda u: accounts.disable(current_user, u, form.reason.data), _("账号已停用。"))
+    return _account_action(user_id, "account.manage", form, lambda u: accounts.disable(current_user, u, form.reason.data),
+                           _("账号已停用。"))
 
 
 @bp.route("/accounts/<int:user_id>/enable", methods=["POST"])
 def enable(user_id):
-    return _account_action(user_id, ActionForm(), lambda u: accounts.enable(current_user, u), _("账号已恢复。"))
+    return _account_action(user_id, "account.manage", ActionForm(), lambda u: accounts.enable(current_user, u),
+                           _("账号已恢复。"))
 
 
 @bp.route("/accounts/<int:user_id>/unlock", methods=["POST"])
 def unlock(user_id):
-    return _account_action(user_id, ActionForm(), lambda u: accounts.unlock(current_user, u), _("账号已解锁。"))
+    return _account_action(user_id, "account.manage", ActionForm(), lambda u: accounts.unlock(current_user, u),
+                           _("账号已解锁。"))
 
 
 @bp.route("/accounts/<int:user_id>/reset-password", methods=["POST"])
 def reset_password(user_id):
     return _account_action(
-        user_id, ActionForm(), lambda u: accounts.reset_password(current_user, u),
+        user_id, "account.manage", ActionForm(), lambda u: accounts.reset_password(current_user, u),
         _("临时密码：%(value)s —— 请当面或电话告知本人，登录后须立即修改。"),
     )
 
@@ -132,13 +139,15 @@ def reset_password(user_id):
 @bp.route("/accounts/<int:user_id>/transfer", methods=["POST"])
 def transfer(user_id):
     form = _transfer_form()
-    return _account_action(user_id, form, lambda u: accounts.transfer(current_user, u, form.school_id.data), _("已转到新学校。"))
+    return _account_action(user_id, "account.transfer", form,
+                           lambda u: accounts.transfer(current_user, u, form.school_id.data), _("已转到新学校。"))
 
 
 @bp.route("/accounts/<int:user_id>/roles", methods=["POST"])
 def roles(user_id):
     form = RolesForm()
-    return _account_action(user_id, form, lambda u: accounts.set_roles(current_user, u, form.roles.data), _("角色已更新。"))
+    return _account_action(user_id, "account.roles", form, lambda u: accounts.set_roles(current_user, u, form.roles.data),
+                           _("角色已更新。"))
 
 
 @bp.route("/accounts/export")
