@@ -20,7 +20,11 @@ PASSWORD_HASH_METHOD = "scrypt"  # werkzeug hash method for passwords
 PASSWORD_MIN_LENGTH = 8  # plus at least 3 of: lower, upper, digit, symbol
 LOGIN_MAX_FAILURES = 5  # consecutive failures before the account is locked
 LOGIN_LOCKOUT_MINUTES = 15  # how long a locked account stays locked
-LOGIN_RATE_LIMIT = "10 per minute"  # login attempts per address and per account name
+# A classroom signs in together from one school address, so the per-address limit is generous;
+# guessing one account's password is held back by the per-account limit and the lockout.
+LOGIN_RATE_LIMIT_PER_ADDRESS = "120 per minute"  # login attempts from one address
+LOGIN_RATE_LIMIT_PER_ACCOUNT = "10 per minute"  # login attempts at one account name
+REGISTER_RATE_LIMIT = "300 per hour"  # registrations from one address (a school's NAT serves hundreds)
 IDLE_TIMEOUT_MINUTES = 30  # a session unused this long is signed out
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

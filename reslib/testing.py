@@ -44,7 +44,8 @@ def make_test_app(tmp_path, **overrides):
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
-        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_RATE_LIMIT_PER_ADDRESS": "1000 per minute",
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": "1000 per minute",
         "PLUGINS": ALL_PLUGINS,
         "SECRET_KEY": "test-secret",
         "ID_NUMBER_KEY": "test-id-key",

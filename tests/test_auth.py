@@ -50,7 +50,7 @@ def test_repeated_failures_lock_the_account_even_against_the_right_password(clie
 
 
 def test_login_is_throttled_per_address_and_per_account(tmp_path):
-    app = make_test_app(tmp_path, LOGIN_RATE_LIMIT="3 per minute")
+    app = make_test_app(tmp_path, LOGIN_RATE_LIMIT_PER_ADDRESS="3 per minute", LOGIN_RATE_LIMIT_PER_ACCOUNT="3 per minute")
     with app.app_context():
         db.create_all()
         client = app.test_client()
@@ -58,6 +58,7 @@ def test_login_is_throttled_per_address_and_per_account(tmp_path):
         assert codes[:3] == [401, 401, 401] and codes[3] == 429
         page = attempt(client, "user9", "x").get_data(as_text=True)
         assert "操作太频繁" in page
+        assert attempt(client, "user9", "x").headers["Retry-After"]
         # Per account: the same name from many addresses is held back too.
         token = csrf_token(client)
         names = [client.post("/login", data={"csrf_token": token, "username": "target", "password": "x"},

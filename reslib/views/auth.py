@@ -16,8 +16,8 @@ from reslib.views.forms import ActionForm, ChangePasswordForm, LoginForm, Regist
 bp = Blueprint("auth", __name__)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _setting(name):
+    return lambda: current_app.config[name]
 
 
 def _attempted_account() -> str:
@@ -25,8 +25,8 @@ def _attempted_account() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])  # per address
-@limiter.limit(_login_limit, methods=["POST"], key_func=_attempted_account)  # per account name
+@limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ADDRESS"), methods=["POST"])
+@limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ACCOUNT"), methods=["POST"], key_func=_attempted_account)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
@@ -65,7 +65,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("30 per hour", methods=["POST"])
+@limiter.limit(_setting("REGISTER_RATE_LIMIT"), methods=["POST"])
 def register():
     form = RegisterForm()
     schools = db.session.scalars(select(School).order_by(School.name)).all()
