@@ -29,6 +29,11 @@ def create_app(test_config=None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _fill_secrets(app)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"] or _sqlite_url(app))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # The driver's busy timeout: a writer queues for the lock instead of failing at once.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+            "connect_args": {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000},
+        })
 
     from reslib.plugins import build_plugin_manager
 
@@ -73,23 +78,13 @@ def _sqlite_url(app: Flask) -> str:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    # WAL lets readers run beside the one writer; the busy timeout makes writers queue, not fail.
+    # WAL lets readers run beside the one writer; foreign keys are off in SQLite unless asked for.
     if isinstance(dbapi_connection, sqlite3.Connection):
-        from flask import current_app
-
-        timeout = current_app.config["SQLITE_BUSY_TIMEOUT_MS"] if _has_app() else 5000
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(timeout)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-
-def _has_app() -> bool:
-    from flask import has_app_context
-
-    return has_app_context()
 
 
 def _init_extensions(app: Flask) -> None:

@@ -1,6 +1,8 @@
 """The shell: Chinese pages, error pages, health, assets served locally."""
 import re
 
+import pytest
+
 from reslib.testing import login
 
 
@@ -54,3 +56,15 @@ def test_healthz_reports_unreachable_database(tmp_path):
     app = make_test_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/x.db")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and response.json["database"] == "unreachable"
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(app):
+    from sqlalchemy import text
+
+    from reslib.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite settings")
+    assert db.session.scalar(text("PRAGMA journal_mode")) == "wal"
+    assert db.session.scalar(text("PRAGMA foreign_keys")) == 1
+    assert db.session.scalar(text("PRAGMA busy_timeout")) == app.config["SQLITE_BUSY_TIMEOUT_MS"]
