@@ -19,9 +19,23 @@ setup: $(STAMP) translations
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d reslib/translations >/dev/null
 
+# After adding or changing UI strings: refresh the template and the English catalogue, then translate
+# the new empty or fuzzy entries in reslib/translations/en/LC_MESSAGES/messages.po (tests/test_i18n.py lists them).
+# babel.cfg says what to read; its paths are relative to the repo root, hence the `.`.
+.PHONY: translations-update
+translations-update: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -c TRANSLATORS: --project=reslib --add-location=file --sort-by-file \
+		-o reslib/translations/messages.pot .
+	$(BIN)/pybabel update -i reslib/translations/messages.pot -d reslib/translations -l en \
+		--init-missing --ignore-obsolete
+
+# The district's own settings; the example enables all three plugins for the demo.
+instance/config.py:
+	cp instance/config.example.py instance/config.py
+
 # Serve a demo district on SQLite; data in instance/ survives re-runs.
-run: setup
-	$(BIN)/reslib db upgrade
+run: setup instance/config.py
+	$(BIN)/reslib init-db
 	$(BIN)/reslib demo --if-empty
 	$(BIN)/reslib run --host $(HOST) --port $(PORT)
 

@@ -157,7 +157,7 @@ def export_accounts():
     require(current_user, "accounts.export", school)
     users = db.session.scalars(accounts.accounts_query(current_user, school_id=school.id)).all()
     rows = [
-        [u.real_name, u.username, "、".join(u.role_labels), u.identifier or "", u.id_number_masked or "", u.status_label]
+        [u.real_name, u.username, _("、").join(u.role_labels), u.identifier or "", u.id_number_masked or "", u.status_label]
         for u in users
     ]
     header = [_("姓名"), _("用户名"), _("角色"), _("学号/工号"), _("身份证号（已脱敏）"), _("状态")]

@@ -59,7 +59,10 @@ def logout():
     if ActionForm().validate_on_submit():
         accounts.end_session(current_user)
         logout_user()
+        lang = session.get("lang")
         session.clear()
+        if lang:  # the language is the browser's choice, not the account's
+            session["lang"] = lang
         flash(_("已安全退出。"), "info")
     return redirect(url_for("main.index"))
 

@@ -1,0 +1,167 @@
+"""The English catalogue: every UI string translated, placeholders kept, the language switch working."""
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask_babel import get_babel
+
+from reslib.extensions import babel
+from reslib.models import School, Unit, User
+from reslib.testing import csrf_token, login, make_test_app
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOGUE = ROOT / "reslib" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+PLACEHOLDER = re.compile(r"%\(\w+\)[a-z]")
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+
+
+def read_catalogue():
+    with CATALOGUE.open("rb") as fh:
+        return read_po(fh)
+
+
+def source_messages() -> dict[tuple[str, str | None], str]:
+    """(msgid, context) → where it first occurs, extracted as `make translations-update` would, from babel.cfg."""
+    with (ROOT / "babel.cfg").open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh, "babel.cfg")
+    found = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(str(ROOT), method_map, options_map):
+        msgid = message if isinstance(message, str) else message[0]
+        found.setdefault((msgid, context), f"{filename}:{lineno}")
+    return found
+
+
+def test_every_ui_string_has_an_english_translation():
+    messages = source_messages()
+    # forms.py labels are all lazy_gettext: finding them proves babel.cfg's extra keywords took effect.
+    assert any(where.startswith("reslib/views/forms.py:") for where in messages.values()), (
+        "babel.cfg's keywords (_l, lazy_gettext) were not applied; this Babel may be too old")
+    catalogue = read_catalogue()
+    missing = []
+    for (msgid, context), where in sorted(messages.items(), key=lambda item: item[1]):
+        entry = catalogue.get(msgid, context=context)
+        strings = (entry.string,) if entry and isinstance(entry.string, str) else (entry.string if entry else ("",))
+        if entry is None or entry.fuzzy or not all(strings):
+            missing.append(f"  {where}  {msgid}" + ("  (fuzzy)" if entry is not None and entry.fuzzy else ""))
+    if missing:
+        pytest.fail(
+            f"{len(missing)} UI strings have no English translation. Run `make translations-update`, then translate "
+            f"them in {CATALOGUE.relative_to(ROOT)} (and drop the fuzzy flag once checked):\n" + "\n".join(missing),
+            pytrace=False)
+
+
+def test_translations_keep_every_placeholder():
+    wrong = []
+    for entry in read_catalogue():
+        if not entry.id or not entry.string:
+            continue
+        ids = (entry.id,) if isinstance(entry.id, str) else entry.id
+        strings = (entry.string,) if isinstance(entry.string, str) else entry.string
+        for string in strings:
+            # A bare % the msgid lacks breaks too: templates always apply `% variables`, so it must be written %%.
+            if placeholders(string) != placeholders(ids[0]):
+                wrong.append(f"  {ids[0]!r} → {string!r}")
+    if wrong:
+        pytest.fail("these translations lose, add or misspell a %(name)s placeholder or a %%:\n" + "\n".join(wrong),
+                    pytrace=False)
+
+
+def placeholders(text: str) -> tuple[set[str], int]:
+    return set(PLACEHOLDER.findall(text)), PLACEHOLDER.sub("", text).count("%")
+
+
+# The request tests render with a catalogue compiled from the .po right now, so they check the translations in
+# the repo, not whatever .mo `make translations` last left behind.
+@pytest.fixture(scope="session")
+def compiled_catalogue(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("translations")
+    target = folder / "en" / "LC_MESSAGES" / "messages.mo"
+    target.parent.mkdir(parents=True)
+    with target.open("wb") as fh:
+        write_mo(fh, read_catalogue())
+    return folder
+
+
+@pytest.fixture
+def app_config(compiled_catalogue):
+    return {"BABEL_TRANSLATION_DIRECTORIES": str(compiled_catalogue)}
+
+
+@pytest.fixture
+def client(app):
+    # flask_babel caches loaded catalogues per locale on the one process-wide Babel object, across apps.
+    babel.domain_instance.cache.clear()
+    yield app.test_client()
+    babel.domain_instance.cache.clear()
+
+
+def choose_english(client, page="/"):
+    response = client.post("/language/en", data={"csrf_token": csrf_token(client, page), "next": "/login"})
+    assert response.status_code == 302
+
+
+def untranslated(html: str, data: set[str]) -> list[str]:
+    """Chinese left on a page once data (names of people, schools, units, the district) is taken out."""
+    for text in sorted(data, key=len, reverse=True):
+        html = html.replace(text, "")
+    html = html.replace('aria-hidden="true">资<', "")  # the logo's glyph
+    html = html.replace(">中文<", "")  # the switch back names Chinese in Chinese
+    html = html.replace("阿依古丽·买买提", "")  # the sample real name in the registration hint
+    return sorted(set(CJK.findall(html)))
+
+
+def district_data(app) -> set[str]:
+    names = {app.config["DISTRICT_NAME"]}
+    names |= {school.name for school in School.query.all()} | {unit.name for unit in Unit.query.all()}
+    return names | {user.real_name for user in User.query.all()}
+
+
+def test_chinese_is_the_default(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-CN"' in page
+    assert "登录" in page
+    assert "Sign in" not in page
+
+
+def test_choosing_english_shows_the_pages_in_english(client, app):
+    choose_english(client)
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en"' in page
+    assert "Sign in" in page and "登录" not in page
+    assert ">中文</button>" in page  # and the way back
+    for path in ("/", "/login", "/register"):
+        assert untranslated(client.get(path).get_data(as_text=True), district_data(app)) == [], path
+
+
+def test_english_stays_after_signing_in(client, app, district):
+    choose_english(client)
+    login(client, "teacher.a")
+    for path in ("/dashboard", "/profile"):
+        page = client.get(path).get_data(as_text=True)
+        assert '<html lang="en"' in page, path
+        assert untranslated(page, district_data(app)) == [], path
+    assert "Hello, " in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_an_unknown_language_is_ignored(client):
+    client.post("/language/xx", data={"csrf_token": csrf_token(client, "/")})
+    assert '<html lang="zh-CN"' in client.get("/login").get_data(as_text=True)
+
+
+def test_the_app_loads_the_catalogue_from_the_repo(tmp_path):
+    app = make_test_app(tmp_path)
+    assert str(CATALOGUE.parents[2]) in get_babel(app).translation_directories
+
+
+def test_language_choice_survives_signing_out(client, district):
+    from reslib.testing import login, post_form
+
+    client.post("/language/en", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "teacher.a")
+    post_form(client, "/logout")
+    with client.session_transaction() as session:
+        assert session.get("lang") == "en"
