@@ -7,7 +7,7 @@ from sqlalchemy.exc import DatabaseError
 from reslib.extensions import db
 from reslib.models import AuditEvent
 from reslib.models import AppendOnlyViolation
-from reslib.testing import login, make_test_app, post_form
+from reslib.testing import login, make_test_app, post_form, running
 
 
 def test_admin_actions_are_recorded_with_actor_address_and_result(client, district):
@@ -49,7 +49,7 @@ def test_the_app_refuses_to_change_or_delete_audit_events(app, district):
 def test_the_database_itself_refuses_audit_changes(tmp_path):
     """Migrations install triggers, so even SQL run outside the app cannot rewrite history."""
     app = make_test_app(tmp_path)
-    with app.app_context():
+    with running(app):
         upgrade(revision="heads")
         db.session.execute(text("INSERT INTO audit_event (at, action, result) VALUES (CURRENT_TIMESTAMP, 'login', 'ok')"))
         db.session.commit()
@@ -58,4 +58,3 @@ def test_the_database_itself_refuses_audit_changes(tmp_path):
                 db.session.execute(text(statement))
             db.session.rollback()
         assert db.session.scalar(text("SELECT result FROM audit_event")) == "ok"
-        db.engine.dispose()

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from reslib.extensions import db
 from reslib.models import AuditEvent, LoginSession
-from reslib.testing import PASSWORD, csrf_token, login, make_test_app, post_form
+from reslib.testing import PASSWORD, csrf_token, login, make_test_app, post_form, running
 
 
 def attempt(client, username, password):
@@ -51,7 +51,7 @@ def test_repeated_failures_lock_the_account_even_against_the_right_password(clie
 
 def test_login_is_throttled_per_address_and_per_account(tmp_path):
     app = make_test_app(tmp_path, LOGIN_RATE_LIMIT_PER_ADDRESS="3 per minute", LOGIN_RATE_LIMIT_PER_ACCOUNT="3 per minute")
-    with app.app_context():
+    with running(app):
         db.create_all()
         client = app.test_client()
         codes = [attempt(client, f"user{i}", "Wrong#Pass99").status_code for i in range(4)]
@@ -64,7 +64,6 @@ def test_login_is_throttled_per_address_and_per_account(tmp_path):
         names = [client.post("/login", data={"csrf_token": token, "username": "target", "password": "x"},
                              environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(5)]
         assert names[:3] == [401, 401, 401] and names[3:] == [429, 429]
-        db.engine.dispose()
 
 
 def test_login_without_csrf_token_is_refused(client, district):

@@ -6,23 +6,22 @@ from sqlalchemy import inspect, select, text
 
 from reslib.extensions import db
 from reslib.models import User
-from reslib.testing import make_test_app
+from reslib.testing import make_test_app, running
 
 
 def test_migrations_build_exactly_the_models_schema(tmp_path):
     app = make_test_app(tmp_path)  # all plugins enabled: their branches are applied too
-    with app.app_context():
+    with running(app):
         upgrade(revision="heads")
         with db.engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
-        db.engine.dispose()
 
 
 def test_upgrade_keeps_existing_data(tmp_path):
     """A district on an older schema upgrades without losing accounts."""
     app = make_test_app(tmp_path, PLUGINS=[])
-    with app.app_context():
+    with running(app):
         upgrade(revision="heads")
         db.session.execute(text("INSERT INTO unit (name) VALUES ('东城片区')"))
         db.session.execute(text("INSERT INTO school (name, unit_id, created_at) VALUES ('第一小学', 1, CURRENT_TIMESTAMP)"))
@@ -30,22 +29,20 @@ def test_upgrade_keeps_existing_data(tmp_path):
             "INSERT INTO account (username, password_hash, real_name, school_id, status, must_change_password, "
             "failed_logins, created_at) VALUES ('old.user', 'x', '老用户', 1, 'active', false, 0, CURRENT_TIMESTAMP)"))
         db.session.commit()
-        db.engine.dispose()
-    upgraded = make_test_app(tmp_path)  # the district now enables the plugins: their tables are added
-    with upgraded.app_context():
+    # The same database, now with the plugins enabled: their tables are added beside the old data.
+    upgraded = make_test_app(tmp_path, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+    with running(upgraded):
         upgrade(revision="heads")
         assert db.session.scalar(select(User.real_name).where(User.username == "old.user")) == "老用户"
         tables = set(inspect(db.engine).get_table_names())
         assert {"account", "points_entry", "awards_competition", "sync_provincial_quota"} <= tables
-        db.engine.dispose()
 
 
 def test_core_downgrade_and_upgrade_round_trip(tmp_path):
     app = make_test_app(tmp_path, PLUGINS=[])
-    with app.app_context():
+    with running(app):
         upgrade(revision="heads")
         downgrade(revision="base")
         assert "account" not in inspect(db.engine).get_table_names()
         upgrade(revision="heads")
         assert "account" in inspect(db.engine).get_table_names()
-        db.engine.dispose()
