@@ -3,7 +3,6 @@
 Tests run on SQLite by default and on PostgreSQL when RESLIB_TEST_DATABASE_URL names one.
 """
 import contextvars
-import gc
 import os
 import re
 from contextlib import contextmanager
@@ -74,7 +73,6 @@ def running(app):
         finally:
             db.session.remove()  # returns the session's connection to the pool ...
             db.engine.dispose()  # ... so that closing the pool closes it
-    gc.collect()  # a connection leaked anyway is reported in this test, not in some later one
 
 
 @pytest.fixture
