@@ -37,7 +37,9 @@ instance/config.py:
 run: setup instance/config.py
 	$(BIN)/reslib init-db
 	$(BIN)/reslib demo --if-empty
-	$(BIN)/reslib run --host $(HOST) --port $(PORT)
+	@echo "reslib: http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	$(BIN)/gunicorn --workers 2 --worker-class gthread --threads 8 --bind $(HOST):$(PORT) \
+		--access-logfile - --log-level warning wsgi:app
 
 test: setup
 	$(BIN)/pytest -q
