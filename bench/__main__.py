@@ -1,5 +1,8 @@
 """``python -m bench``: measure every figure group, write bench/results/latest.json and print a table.
 
+BENCH_SECONDS sets the measuring time of each load (default 5). Load comes from wrk when it is on
+PATH (Debian package ``wrk``), else from a slower Python generator; each figure records which.
+
 Exits 0 when everything was measured, even if a target was missed (the table and the file say so);
 exits 1 when a group could not be measured at all.
 """

@@ -4,6 +4,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,15 +16,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench import gunicorn_conf
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "results" / "latest.json"
 
-WARMUP_SECONDS = 1  # long enough for both workers to import, compile templates and open their DB connections
-CONNECTIONS = 16  # twice the 2 x 4 worker threads, so a thread never waits for the client
-START_TIMEOUT = 60  # seconds gunicorn gets to answer its first request
-# The serving setup every app under test gets, so baseline and pages differ only in the app.
-GUNICORN_ARGS = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
+WARMUP_SECONDS = 1  # first requests pay for compiling templates and opening DB connections
+CONNECTIONS = 16  # twice the server's 2 x 4 threads, so a thread never waits for the client
+START_TIMEOUT = 60  # seconds gunicorn gets to have every worker serving
 # Chosen once per run, so the baseline and the figures set against it share one load generator.
 LOAD_TOOL = "wrk" if shutil.which("wrk") else "python"
 
@@ -36,14 +37,14 @@ class BenchError(Exception):
 class Figure:
     name: str
     value: float
-    baseline: float | None
-    ratio: float | None
+    baseline: float  # the same quantity for the reference, measured in the same run
+    ratio: float  # value / baseline
     unit: str
-    corpus_size: int | None
-    target: float | None
+    corpus_size: int | None  # how much data the figure ran against, where that matters
+    target: float  # the least ratio that passes
     passed: bool
-    tool: str | None = None
-    errors: int = 0  # failed requests during the measurement (non-2xx answers or broken connections)
+    tool: str  # what generated the load
+    errors: int  # failed requests during the measurement (non-2xx answers or broken connections)
 
 
 @dataclass
@@ -87,46 +88,52 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _no_control_socket() -> list[str]:
-    # gunicorn >= 25.1 opens a control socket at one per-user path, which two servers (say, a
-    # developer's and the bench's) would fight over; the bench has no use for it.
-    from gunicorn.config import Config
-
-    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
-
-
 @contextmanager
-def gunicorn(app: str, env: dict | None = None, ready_path: str = "/"):
+def gunicorn(app: str, env: dict | None = None):
     """Serve ``app`` (a gunicorn target such as ``wsgi:app``) on a free local port; yields the port."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS, *_no_control_socket(), "--bind", f"127.0.0.1:{port}", app]
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    cmd = [sys.executable, "-m", "gunicorn", "--config", "python:bench.gunicorn_conf",
+           "--bind", f"127.0.0.1:{port}", app]
+    with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as ready_dir, tempfile.TemporaryFile() as log:
+        server_env = {**(env or os.environ), "BENCH_READY_DIR": ready_dir}
+        # Its own process group: the bench alone decides when it stops, and can kill it whole.
+        server = subprocess.Popen(cmd, cwd=REPO_ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
         try:
-            _wait_until_answering(server, port, ready_path, log)
+            _wait_for_workers(server, Path(ready_dir), log)
             yield port
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            _stop(server)
 
 
-def _wait_until_answering(server: subprocess.Popen, port: int, path: str, log) -> None:
+def _stop(server: subprocess.Popen) -> None:
+    # INT is gunicorn's quick shutdown: a bench server has no requests worth finishing, and the
+    # graceful TERM can take many seconds while a worker is still importing the app.
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=gunicorn_conf.graceful_timeout + 5)
+    except subprocess.TimeoutExpired:
+        pass
+    # Whatever is left of the group goes too: killing only the master would orphan its workers
+    # (seen with a gthread worker that hung at exit while its master was being killed).
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server.wait()
+
+
+def _wait_for_workers(server: subprocess.Popen, ready_dir: Path, log) -> None:
+    """Wait until every worker has loaded the app, so no measurement runs with a worker still booting."""
     deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    while len(list(ready_dir.iterdir())) < gunicorn_conf.workers:
         if server.poll() is not None:
             log.seek(0)
             output = log.read().decode(errors="replace")[-3000:]
             raise BenchError(f"gunicorn {server.args[-1]} exited with status {server.returncode}:\n{output}")
-        try:
-            request(port, "GET", path)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise BenchError(f"gunicorn {server.args[-1]} did not answer within {START_TIMEOUT} s")
+        if time.monotonic() > deadline:
+            raise BenchError(f"gunicorn {server.args[-1]} did not have its workers up within {START_TIMEOUT} s")
+        time.sleep(0.1)
 
 
 def measure_rate(port: int, path: str, headers: dict | None = None) -> LoadResult:
@@ -147,8 +154,8 @@ def measure_rate(port: int, path: str, headers: dict | None = None) -> LoadResul
 def _expect_ok(port: int, path: str, headers: dict) -> None:
     status, response_headers, _ = request(port, "GET", path, headers=headers)
     if status != 200:
-        location = response_headers.get("Location")
-        raise BenchError(f"GET {path} answered {status}" + (f" (redirect to {location})" if location else "") + ", not 200")
+        redirect = f" (to {response_headers['Location']})" if "Location" in response_headers else ""
+        raise BenchError(f"GET {path} answered {status}{redirect}, not 200")
 
 
 def _wrk(port: int, path: str, headers: dict, seconds: int) -> LoadResult:
@@ -231,11 +238,11 @@ def print_table(figures: list[Figure]) -> None:
         rows.append((
             f.name,
             f"{f.value:,.1f} {f.unit}",
-            "-" if f.baseline is None else f"{f.baseline:,.1f} {f.unit}",
-            "-" if f.ratio is None else f"{f.ratio:.3f}",
-            "-" if f.target is None else f">= {f.target}",
+            f"{f.baseline:,.1f} {f.unit}",
+            f"{f.ratio:.3f}",
+            f">= {f.target}",
             str(f.errors),
-            f.tool or "-",
+            f.tool,
             "ok" if f.passed else "MISSED",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

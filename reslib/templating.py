@@ -1,17 +1,46 @@
 """What every template can use: language choice, navigation from the menu_links hook, time display."""
 from datetime import UTC
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, request, session, url_for
+from babel import Locale
+from flask import current_app, g, has_request_context, request, session, url_for
+from flask_babel import get_translations
 from flask_login import current_user
 from markupsafe import Markup
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
-def select_locale() -> str:
+def chosen_language() -> str:
+    """The language code this request is served in: the visitor's choice, else the district's default."""
     chosen = session.get("lang") if has_request_context() else None
     return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_locale() -> Locale:
+    return _parsed(chosen_language())
+
+
+@cache
+def _parsed(code: str) -> Locale:
+    # Parsing a locale name scans Babel's whole locale list: once per name, not once per request.
+    return Locale.parse(code)
+
+
+def _translations():
+    # Flask-Babel looks the catalogue up on every call; a page makes dozens, so keep it for the request.
+    if "translations" not in g:
+        g.translations = get_translations()
+    return g.translations
+
+
+def template_gettext(string: str) -> str:
+    return _translations().ugettext(string)
+
+
+def template_ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations().ungettext(singular, plural, n)
 
 
 def nav_links() -> list[dict]:
@@ -44,9 +73,10 @@ def localtime(value, fmt="%Y-%m-%d %H:%M") -> str:
 
 
 def init_app(app) -> None:
+    app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
     app.jinja_env.globals.update(nav_links=nav_links, plugin_panels=plugin_panels, page_url=page_url)
     app.jinja_env.filters["localtime"] = localtime
 
     @app.context_processor
     def _site():
-        return {"district_name": app.config["DISTRICT_NAME"], "current_locale": select_locale()}
+        return {"district_name": app.config["DISTRICT_NAME"], "current_locale": chosen_language()}

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from reslib.errors import ReslibError
@@ -215,17 +216,20 @@ def start_session(user: User) -> str:
 
 
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: the account behind a live login session, or None."""
+    """Flask-Login's loader: the account behind a live login session, or None. One query on every request."""
     user_id, _sep, key = (session_id or "").partition(":")
     if not key or not user_id.isdigit():
         return None
-    row = db.session.scalar(
-        select(LoginSession).where(LoginSession.key_hash == _sha256(key), LoginSession.ended_at.is_(None))
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.key_hash == _sha256(key), LoginSession.ended_at.is_(None),
+               User.id == int(user_id), User.status == "active")
+        .options(joinedload(User.role_rows), joinedload(User.school))
     )
-    if row is None or row.user_id != int(user_id) or row.user.status != "active":
-        return None
-    row.user.current_session_key = key
-    return row.user
+    if user is not None:
+        user.current_session_key = key
+    return user
 
 
 def end_session(user: User) -> None:

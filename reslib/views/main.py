@@ -27,7 +27,7 @@ def index():
 def dashboard():
     district = reports.district_overview() if can(current_user, "schools.manage") else None
     school = None
-    if current_user.school and can(current_user, "accounts.list", current_user.school):
+    if current_user.has_role("school_admin") and current_user.school_id:
         school = reports.school_overview(current_user.school)
     return render_template("main/dashboard.html", district=district, school=school, action_form=ActionForm())
 
