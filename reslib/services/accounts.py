@@ -16,6 +16,7 @@ from reslib.models import ROLES, ApiToken, LoginSession, RosterEntry, School, Us
 from reslib.models.accounts import SCHOOL_ROLES, SELF_REGISTER_ROLES
 from reslib.permissions import require
 from reslib.services import audit
+from reslib.services.tables import xlsx_bytes
 from reslib.services.identity import (
     check_password_policy,
     normalise_identifier,
@@ -390,6 +391,21 @@ def count_pending(school_id=None) -> int:
     if school_id is not None:
         stmt = stmt.where(User.school_id == school_id)
     return db.session.scalar(stmt)
+
+
+def export_school_accounts(actor: User, school: School) -> bytes:
+    """The school's accounts as an XLSX workbook. Personal data: only for its admins, and audited."""
+    require(actor, "accounts.export", school)
+    users = db.session.scalars(accounts_query(actor, school_id=school.id)).all()
+    rows = [
+        [u.real_name, u.username, _("、").join(u.role_labels), u.identifier or "", u.id_number_masked or "", u.status_label]
+        for u in users
+    ]
+    header = [_("姓名"), _("用户名"), _("角色"), _("学号/工号"), _("身份证号（已脱敏）"), _("状态")]
+    audit.record("personal_data.exported", actor=actor, target=f"school:{school.id}", school_id=school.id,
+                 detail=f"accounts xlsx, {len(rows)} rows")
+    db.session.commit()
+    return xlsx_bytes(school.name, header, rows)
 
 
 # --- API tokens ------------------------------------------------------------------------------

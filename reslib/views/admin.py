@@ -13,7 +13,6 @@ from reslib.models.accounts import STATUSES
 from reslib.permissions import can, require
 from reslib.plugins import describe
 from reslib.services import accounts, audit, roster
-from reslib.services.tables import xlsx_bytes
 from reslib.views import page_number, safe_next, show_error
 from reslib.views.forms import ActionForm, ReasonForm, RolesForm, SchoolForm, TransferForm, UploadForm, choices
 
@@ -154,19 +153,10 @@ def roles(user_id):
 def export_accounts():
     """The school's accounts as XLSX: personal data, so only for its admins, and audited."""
     school = accounts.get_school(_school_filter())
-    require(current_user, "accounts.export", school)
-    users = db.session.scalars(accounts.accounts_query(current_user, school_id=school.id)).all()
-    rows = [
-        [u.real_name, u.username, _("、").join(u.role_labels), u.identifier or "", u.id_number_masked or "", u.status_label]
-        for u in users
-    ]
-    header = [_("姓名"), _("用户名"), _("角色"), _("学号/工号"), _("身份证号（已脱敏）"), _("状态")]
-    audit.record("personal_data.exported", actor=current_user, target=f"school:{school.id}", school_id=school.id,
-                 detail=f"accounts xlsx, {len(rows)} rows")
-    db.session.commit()
+    workbook = accounts.export_school_accounts(current_user, school)
     filename = f"accounts-{school.code or school.id}-{date.today():%Y%m%d}.xlsx"
     return Response(
-        xlsx_bytes(school.name, header, rows),
+        workbook,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"},
     )
