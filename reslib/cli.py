@@ -11,7 +11,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import ROLES, School, User
 from reslib.permissions import OPERATOR
-from reslib.plugins import describe
+from reslib.plugins import describe, installed_plugins
 from reslib.services import accounts, demo, roster
 
 
@@ -134,8 +134,6 @@ def schools_list():
 @with_appcontext
 def plugins_command():
     """List installed plugins, which are enabled, and the hooks each implements."""
-    from reslib.plugins import installed_plugins
-
     registered = {row["name"]: row for row in describe(current_app.extensions["reslib.plugins"])}
     for name in sorted(installed_plugins()):
         row = registered.get(name)

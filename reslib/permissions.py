@@ -51,6 +51,7 @@ RULES = {
     "accounts.export": _admin_of,  # personal data of a school, audited
     "roster.import": _admin_of,  # target: the school
     "schools.manage": _district_admin,  # create, import, rename schools and units
+    "district.manage": _district_admin,  # district-wide settings: competitions, point awards, quotas
     "audit.view": _any_admin,  # school admins see their own school's entries
     "plugins.view": _district_admin,
 }

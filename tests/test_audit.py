@@ -58,3 +58,13 @@ def test_the_database_itself_refuses_audit_changes(tmp_path):
                 db.session.execute(text(statement))
             db.session.rollback()
         assert db.session.scalar(text("SELECT result FROM audit_event")) == "ok"
+
+
+def test_plugin_actions_can_be_filtered(client, district):
+    from plugins.points import service as points
+
+    points.award(district.district_admin, district.teacher_a, 5, "优秀课件")
+    login(client, "admin")
+    assert '<option value="points.awarded"' in client.get("/admin/audit").get_data(as_text=True)
+    page = client.get("/admin/audit?action=points.awarded").get_data(as_text=True)
+    assert "+5 优秀课件" in page and "<code>account.created</code>" not in page

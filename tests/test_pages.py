@@ -33,12 +33,15 @@ def test_404_and_403_pages_are_chinese(client, district):
 
 def test_500_page_is_chinese_and_api_errors_are_json(app, client):
     @app.route("/boom")
+    @app.route("/api/v1/boom")
     def boom():
         raise RuntimeError("boom")
 
     app.logger.disabled = True
     response = client.get("/boom")
     assert response.status_code == 500 and "服务器出错了" in response.get_data(as_text=True)
+    api = client.get("/api/v1/boom")
+    assert api.status_code == 500 and api.json["error"]["code"] == "internal_error"
 
 
 def test_anonymous_visitors_are_sent_to_login(client):

@@ -151,3 +151,19 @@ def test_plugins_command_lists_installed_enabled_and_hooks(runner):
     output = runner.invoke(args=["plugins"]).output
     assert "enabled  points:" in output and "register_blueprints" in output
     assert "core     reslib.default_plugins.navigation: menu_links" in output
+
+
+class ReadOnlyDistrict:
+    """A district that freezes its settings: no awards, competitions or quota changes, by anyone."""
+
+    @hookimpl
+    def can_access(self, user, action, target):
+        return False if action == "district.manage" else None
+
+
+@pytest.mark.parametrize("app_config", [{"EXTRA_PLUGINS": [ReadOnlyDistrict()]}])
+def test_plugins_ask_the_one_policy_for_district_settings(client, district, app_config):
+    login(client, "admin")
+    for path in ("/points/award", "/awards/new", "/provincial/quotas"):
+        assert client.get(path).status_code == 403, path
+    assert client.get("/admin/schools").status_code == 200  # only what the plugin named is refused

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from plugins.awards.models import STATUSES, Competition
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.permissions import can
 from reslib.services import audit
 
 PRIZES = ("first", "second", "third")
@@ -66,20 +67,15 @@ def allocate_prizes(entries: int, ratio="3:3:4", max_rate=80) -> dict:
     return {**dict(zip(PRIZES, shares, strict=True)), "none": entries - winners}
 
 
-def is_district_admin(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active
-                and user.has_role("district_admin"))
-
-
 def require_district_admin(user) -> None:
-    if not is_district_admin(user):
+    if not can(user, "district.manage"):
         raise ReslibError(_("只有区教育局管理员可以设置区级评比。"), code="forbidden", status=403)
 
 
 def list_competitions(user) -> list[Competition]:
     """Newest year first. Drafts are the district's work in progress: only its admins see them."""
     stmt = select(Competition).order_by(Competition.year.desc(), Competition.id.desc())
-    if not is_district_admin(user):
+    if not can(user, "district.manage"):
         stmt = stmt.where(Competition.status != "draft")
     return list(db.session.scalars(stmt))
 
@@ -94,7 +90,7 @@ def open_competitions() -> list[Competition]:
 def get_competition(user, competition_id: int) -> Competition:
     """The competition, or 404 — also for a draft the user may not see, so drafts do not leak."""
     competition = db.session.get(Competition, competition_id)
-    if competition is None or (competition.status == "draft" and not is_district_admin(user)):
+    if competition is None or (competition.status == "draft" and not can(user, "district.manage")):
         raise ReslibError(_("没有找到这个评比。"), code="not_found", status=404)
     return competition
 

@@ -9,7 +9,8 @@ from flask_login import current_user, login_required
 from plugins.awards import service
 from plugins.awards.forms import CompetitionForm, StatusForm
 from reslib.errors import ReslibError
-from reslib.views import show_error
+from reslib.permissions import can
+from reslib.views import raise_if_refused, show_error
 
 bp = Blueprint("awards", __name__, url_prefix="/awards", template_folder="templates")
 
@@ -53,7 +54,7 @@ def index():
     return render_template(
         "awards/index.html", competitions=competitions, allocations=allocations, entries=entries,
         entries_error=entries_error, default_rule=default_rule, default_allocation=default_allocation,
-        rule_error=rule_error, can_manage=service.is_district_admin(current_user),
+        rule_error=rule_error, can_manage=can(current_user, "district.manage"),
     )
 
 
@@ -61,7 +62,7 @@ def index():
 def detail(competition_id):
     competition = service.get_competition(current_user, competition_id)
     entries, entries_error = _entries()
-    can_manage = service.is_district_admin(current_user)
+    can_manage = can(current_user, "district.manage")
     return render_template(
         "awards/detail.html", competition=competition, entries=entries, entries_error=entries_error,
         allocation=service.allocate_prizes(entries, competition.prize_ratio, competition.max_award_rate),
@@ -99,9 +100,8 @@ def change_status(competition_id):
     try:
         service.set_status(current_user, competition, form.status.data)
     except ReslibError as exc:
-        if exc.status == 403:
-            raise
-        flash(exc.message, "error")
+        raise_if_refused(exc)
+        flash(exc.message, "error")  # the status field is a hidden button value: say it at the top
     else:
         flash(_("评比状态已改为“%(status)s”。", status=competition.status_label), "success")
     return redirect(url_for("awards.detail", competition_id=competition.id))

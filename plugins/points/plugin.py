@@ -26,7 +26,7 @@ def register_blueprints(app):
 
 @hookimpl
 def menu_links(user):
-    if service.may_award(user):
+    if can(user, "district.manage"):
         return [{"label": _l("积分管理"), "endpoint": "points.award", "order": 75}]
     return []
 

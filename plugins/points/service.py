@@ -10,6 +10,7 @@ from plugins.points.models import PointEntry
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import User
+from reslib.permissions import can
 from reslib.services import audit
 from reslib.templating import LOCAL_ZONE
 
@@ -48,10 +49,6 @@ def _utc_bounds(period: tuple[date, date]) -> tuple[datetime, datetime]:
     return utc(start), utc(end + timedelta(days=1))
 
 
-def may_award(actor) -> bool:
-    return bool(getattr(actor, "is_authenticated", False)) and actor.has_role("district_admin")
-
-
 def check_amount(amount) -> int:
     """An int, or the text of one as typed in the form; non-zero and within ±MAX_AMOUNT."""
     if isinstance(amount, str):
@@ -78,7 +75,7 @@ def find_account(username: str) -> User:
 
 def award(actor, user: User, amount, reason: str) -> PointEntry:
     """Record a manual award (or, with a negative amount, a deduction or correction) and audit it."""
-    if not may_award(actor):
+    if not can(actor, "district.manage"):
         raise ReslibError(_("只有区教育局管理员可以手动记分"), code="forbidden", status=403)
     if user.id == getattr(actor, "id", None):
         raise ReslibError(_("不能给自己记分"), field="username", code="conflict")

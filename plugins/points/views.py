@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from plugins.points import service
 from reslib.errors import ReslibError
+from reslib.permissions import can
 from reslib.views import show_error
 
 bp = Blueprint("points", __name__, url_prefix="/points", template_folder="templates")
@@ -26,7 +27,7 @@ class AwardForm(FlaskForm):
 @bp.route("/award", methods=["GET", "POST"])
 @login_required
 def award():
-    if not service.may_award(current_user):
+    if not can(current_user, "district.manage"):
         abort(403)
     form = AwardForm()
     if form.validate_on_submit():
@@ -34,8 +35,6 @@ def award():
             user = service.find_account(form.username.data)
             entry = service.award(current_user, user, form.amount.data, form.reason.data)
         except ReslibError as exc:
-            if exc.status == 403:
-                abort(403)
             show_error(form, exc)
         else:
             flash(_("已给 %(name)s（%(username)s）记 %(amount)s 分。", name=user.real_name, username=user.username,

@@ -5,9 +5,9 @@ Harvesting catalogues and the recommendation form come later; this part is what 
 from flask_babel import lazy_gettext as _l
 
 from reslib import hookimpl
+from reslib.permissions import can
 
 from plugins.sync_provincial import models  # noqa: F401  (the table exists whenever the plugin is on)
-from plugins.sync_provincial.service import may_manage_quotas
 from plugins.sync_provincial.views import bp
 
 
@@ -32,6 +32,6 @@ def menu_links(user):
     if not user.is_authenticated:
         return []
     links = [{"label": _l("国家平台栏目"), "endpoint": "sync_provincial.taxonomy_page", "order": 45}]
-    if may_manage_quotas(user):
+    if can(user, "district.manage"):
         links.append({"label": _l("推荐名额"), "endpoint": "sync_provincial.quotas", "order": 78})
     return links

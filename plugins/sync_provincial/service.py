@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Unit, utcnow
+from reslib.permissions import can
 from reslib.services import audit
 from reslib.templating import LOCAL_ZONE
 
@@ -43,11 +44,6 @@ class QuotaTable:
     rows: list[QuotaRow]
     section_totals: list[int]
     total: int
-
-
-def may_manage_quotas(user) -> bool:
-    """Quotas are the district's decision: only its admins see or change them."""
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_role("district_admin"))
 
 
 def current_year() -> int:
@@ -84,7 +80,7 @@ def set_quotas(actor, year: int, values: dict[tuple[int, str], int | str]) -> in
 
     All cells are checked before anything is written, so a bad cell saves nothing.
     """
-    if not may_manage_quotas(actor):
+    if not can(actor, "district.manage"):  # quotas are the district's decision
         raise ReslibError(_("只有区教育局管理员可以分配推荐名额。"), code="forbidden", status=403)
     check_year(year)
     units = {unit.id: unit for unit in db.session.scalars(select(Unit))}

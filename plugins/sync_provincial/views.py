@@ -5,6 +5,8 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from reslib.errors import ReslibError
+from reslib.permissions import can
+from reslib.views import raise_if_refused
 
 from plugins.sync_provincial import service, taxonomy
 
@@ -32,13 +34,13 @@ def taxonomy_page():
         "sync_provincial/taxonomy.html", sections=taxonomy.SECTIONS,
         national_url=current_app.config.get("NATIONAL_PLATFORM_URL"),
         provincial_url=current_app.config.get("PROVINCIAL_PLATFORM_URL"),
-        may_manage=service.may_manage_quotas(current_user),
+        may_manage=can(current_user, "district.manage"),
     )
 
 
 @bp.route("/quotas", methods=["GET", "POST"])
 def quotas():
-    if not service.may_manage_quotas(current_user):
+    if not can(current_user, "district.manage"):
         abort(403)
     year = request.args.get("year", type=int) or service.current_year()
     table = service.quota_table(year)
@@ -54,8 +56,7 @@ def quotas():
         try:
             changed = service.set_quotas(current_user, year, values)
         except ReslibError as exc:
-            if exc.status == 403:
-                abort(403)
+            raise_if_refused(exc)
             # Nothing was saved: show what was typed, with the refused cells marked.
             typed = {cell_name(unit_id, table.sections.index(section)): value
                      for (unit_id, section), value in values.items()}

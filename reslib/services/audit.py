@@ -40,6 +40,12 @@ def _describe(target) -> str | None:
     return f"{type(target).__name__.lower()}:{getattr(target, 'id', '?')}"
 
 
+def known_actions() -> list[str]:
+    """Every action the filter can offer: the core's, and whatever plugins have recorded so far."""
+    recorded = db.session.scalars(select(AuditEvent.action).distinct())
+    return sorted(set(ACTIONS).union(recorded))
+
+
 def query_events(*, school_id=None, action=None, actor=None, target=None, result=None):
     """Newest first; ``school_id`` limits to one school's entries (a school admin's view)."""
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc())

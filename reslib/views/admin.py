@@ -179,8 +179,6 @@ def roster_import():
             report = roster.import_roster(current_user, accounts.get_school(school_id), upload.filename,
                                           upload.read(), dry_run=form.dry_run.data)
         except ReslibError as exc:
-            if exc.status == 403:
-                abort(403)
             show_error(form, exc)
     return render_template("admin/roster.html", form=form, report=report, school=school)
 
@@ -225,7 +223,7 @@ def audit_log():
     stmt = audit.query_events(school_id=school_id, action=args.get("action"), actor=args.get("actor"),
                               target=args.get("target"), result=args.get("result"))
     page = db.paginate(stmt, page=page_number(), per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page, actions=audit.ACTIONS)
+    return render_template("admin/audit.html", page=page, actions=audit.known_actions())
 
 
 @bp.route("/plugins")

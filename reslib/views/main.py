@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, text
 
-from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import School
 from reslib.permissions import can
@@ -60,10 +59,7 @@ def create_token():
 def revoke_token(token_id):
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        accounts.revoke_token(current_user, token_id)
-    except ReslibError as exc:
-        abort(exc.status)
+    accounts.revoke_token(current_user, token_id)
     flash(_("令牌已撤销，使用它的脚本将无法再访问。"), "success")
     return redirect(url_for("main.profile"))
 
