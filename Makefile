@@ -38,6 +38,8 @@ run: setup instance/config.py
 	$(BIN)/reslib init-db
 	$(BIN)/reslib demo --if-empty
 	@echo "reslib: http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	@# The background worker (media processing) runs beside the web server and stops with it.
+	$(BIN)/reslib worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers 2 --worker-class gthread --threads 8 --bind $(HOST):$(PORT) \
 		--access-logfile - --log-level warning wsgi:app
 

@@ -41,10 +41,11 @@ class Figure:
     ratio: float  # value / baseline
     unit: str
     corpus_size: int | None  # how much data the figure ran against, where that matters
-    target: float  # the least ratio that passes
+    target: float  # the least ratio that passes (the most, when lower_is_better)
     passed: bool
     tool: str  # what generated the load
     errors: int  # failed requests during the measurement (non-2xx answers or broken connections)
+    lower_is_better: bool = False  # e.g. memory growth against its limit
 
 
 @dataclass
@@ -240,7 +241,7 @@ def print_table(figures: list[Figure]) -> None:
             f"{f.value:,.1f} {f.unit}",
             f"{f.baseline:,.1f} {f.unit}",
             f"{f.ratio:.3f}",
-            f">= {f.target}",
+            f"{'<' if f.lower_is_better else '>='} {f.target}",
             str(f.errors),
             f.tool,
             "ok" if f.passed else "MISSED",

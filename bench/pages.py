@@ -19,21 +19,21 @@ CLI_TIMEOUT = 600  # seconds for each `reslib` setup command
 
 def figures() -> list[Figure]:
     with reslib_instance() as env:  # set up first: it is what most often breaks
-        before = _hello()
+        before = hello()
         with gunicorn("wsgi:app", env=env) as port:
             session_cookie = log_in(port)
             login = measure_rate(port, "/login")
             dashboard = measure_rate(port, "/dashboard", {"Cookie": session_cookie})
         # This machine's speed drifts within a run: hello-world is measured on both sides of the pages,
         # and the faster of the two is the baseline, so a slow moment never flatters the ratios.
-        hello = max(before, _hello(), key=lambda result: result.rate)
+        hello = max(before, hello(), key=lambda result: result.rate)
     return [
-        _against(hello, "GET /login (anonymous)", login),
-        _against(hello, "GET /dashboard (teacher)", dashboard),
+        against(hello, "GET /login (anonymous)", login),
+        against(hello, "GET /dashboard (teacher)", dashboard),
     ]
 
 
-def _hello() -> LoadResult:
+def hello() -> LoadResult:
     with gunicorn("bench.hello:app") as port:
         result = measure_rate(port, "/")
     if result.errors:
@@ -41,7 +41,7 @@ def _hello() -> LoadResult:
     return result
 
 
-def _against(hello: LoadResult, name: str, page: LoadResult) -> Figure:
+def against(hello: LoadResult, name: str, page: LoadResult) -> Figure:
     ratio = page.rate / hello.rate
     return Figure(
         name=name,
@@ -72,23 +72,24 @@ def reslib_instance():
     env["RESLIB_LOGIN_RATE_LIMIT_PER_ADDRESS"] = "100000 per minute"  # the load would otherwise be answered with 429s
     try:
         for command in (["init-db"], ["demo"]):
-            _run_cli([str(cli), *command], env)
+            run_cli([str(cli), *command], env)
         yield env
     finally:
         shutil.rmtree(instance, ignore_errors=True)
 
 
-def _run_cli(cmd: list[str], env: dict) -> None:
+def run_cli(cmd: list[str], env: dict) -> str:
     try:
         done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"{' '.join(cmd)} did not finish within {CLI_TIMEOUT} s") from exc
     if done.returncode != 0:
         raise BenchError(f"{' '.join(cmd)} failed with status {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
-def log_in(port: int) -> str:
-    """Log the demo teacher in through the login form; returns the Cookie header of the session."""
+def log_in(port: int, account: dict = TEACHER) -> str:
+    """Log a demo account in through the login form; returns the Cookie header of the session."""
     status, form_headers, body = request(port, "GET", "/login")
     if status != 200:
         raise BenchError(f"GET /login answered {status}, not 200")
@@ -100,11 +101,11 @@ def log_in(port: int) -> str:
         port,
         "POST",
         "/login",
-        body=urllib.parse.urlencode({"csrf_token": form.token, **TEACHER}),
+        body=urllib.parse.urlencode({"csrf_token": form.token, **account}),
         headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(form_headers)},
     )
     if status != 302:
-        raise BenchError(f"logging in as {TEACHER['username']} answered {status}, not a 302 redirect")
+        raise BenchError(f"logging in as {account['username']} answered {status}, not a 302 redirect")
     session = _cookies(headers).get("session")
     if session is None:
         raise BenchError("logging in set no session cookie")

@@ -50,6 +50,10 @@ def create_app(test_config=None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     pm.hook.register_blueprints(app=app)
+
+    from reslib import jobs
+
+    jobs.init_app(app)
     _install_request_guards(app)
 
     from reslib import cli, errors_views, templating
@@ -116,9 +120,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from reslib.views import admin, api, auth, main
+    from reslib.views import admin, api, auth, library, main, review, upload
 
-    for blueprint in (auth.bp, main.bp, admin.bp, api.bp):
+    for blueprint in (auth.bp, main.bp, admin.bp, api.bp, library.bp, upload.bp, review.bp):
         app.register_blueprint(blueprint)
 
 

@@ -12,7 +12,7 @@ from reslib.extensions import db
 from reslib.models import ROLES, School, User
 from reslib.permissions import OPERATOR
 from reslib.plugins import describe, installed_plugins
-from reslib.services import accounts, demo, roster
+from reslib.services import accounts, demo, roster, vocabularies
 
 
 def _fail(exc: ReslibError):
@@ -24,7 +24,8 @@ def _fail(exc: ReslibError):
 def init_db():
     """Create or upgrade the database to the newest schema (core and enabled plugins)."""
     upgrade(revision="heads")
-    click.echo("数据库已是最新结构。")
+    added = vocabularies.install_defaults()
+    click.echo("数据库已是最新结构。" + (f"已建立默认词表（{added} 项）。" if added else ""))
 
 
 @click.command("demo")
@@ -43,6 +44,46 @@ def demo_command(if_empty):
     click.echo(f"\n演示账号（初始密码均为 {demo.DEMO_PASSWORD}，若已修改则以修改后为准）：")
     for row in rows:
         click.echo(f"  {row['username']:<14} {row['name']:<10} {row['roles']:<16} {row['school']}  [{row['status']}]")
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Tasks run at once (threads).")
+@click.option("--drain", is_flag=True, help="Run what is queued now, then exit (no periodic tasks).")
+@with_appcontext
+def worker(workers, drain):
+    """Run the background queue: media processing, sweeps, checksum checks and plugins' tasks."""
+    queue = current_app.extensions["reslib.queue"]
+    if drain:
+        click.echo(f"已处理 {queue.run_pending()} 个任务。")
+        return
+    click.echo(f"后台任务进程已启动（{workers} 个线程）。")
+    queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+
+
+@click.command("check")
+@click.option("--quick", is_flag=True, help="Skip re-hashing every stored file.")
+@click.option("--sweep", "sweep", is_flag=True, help="Remove staging leftovers older than STAGING_MAX_AGE_SECONDS.")
+@click.option("--sweep-older-than", type=float, default=None, help="Remove staging leftovers older than this many seconds.")
+@with_appcontext
+def check_command(quick, sweep, sweep_older_than):
+    """Check that every resource has its files and every stored file is intact; exit 1 if not."""
+    from reslib.services import consistency
+
+    if sweep and sweep_older_than is None:
+        sweep_older_than = current_app.config["STAGING_MAX_AGE_SECONDS"]
+    report = consistency.check(verify=not quick, sweep_older_than=sweep_older_than)
+    click.echo(f"资源 {report.resources} 条，存储文件 {report.files} 个。")
+    if report.swept:
+        click.echo(f"已清理暂存区残留 {report.swept} 个。")
+    click.echo(f"暂存区残留（未完成的上传）：{report.staging} 个。")
+    click.echo(f"未被引用的存储文件：{len(report.unreferenced)} 个。")
+    for line in report.missing:
+        click.echo(f"缺少文件：{line}", err=True)
+    for sha in report.damaged:
+        click.echo(f"校验和不符：{sha}", err=True)
+    if not report.ok:
+        raise SystemExit(1)
+    click.echo("一致性检查通过。")
 
 
 users = click.Group("users", help="Accounts.")
@@ -154,7 +195,7 @@ def _print_report(report) -> None:
 
 
 def init_app(app) -> None:
-    for command in (init_db, demo_command, users, schools, plugins_command):
+    for command in (init_db, demo_command, users, schools, plugins_command, worker, check_command):
         app.cli.add_command(command)
 
 

@@ -42,3 +42,34 @@ WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # bytes per request body (uploads get their own caps)
 ROSTER_MAX_ROWS = 20000  # rows accepted in one roster or school import
 PAGE_SIZE = 20  # rows per page in lists
+
+# --- resources: storage, uploads, processing ----------------------------------------------
+STORAGE_PATH = None  # where uploaded files live (content-addressed); None = instance/files
+UPLOAD_MAX_BYTES = {  # size cap per kind of file, in bytes
+    "video": 4 * 1024**3,
+    "audio": 500 * 1024**2,
+    "pdf": 500 * 1024**2,
+    "document": 200 * 1024**2,
+    "image": 50 * 1024**2,
+    "archive": 2 * 1024**3,
+}
+QUEUE_URL = None  # None = a SQLite file in instance/ (one server); redis://127.0.0.1:6379/1 when several share it
+MEDIA_TIMEOUT_SECONDS = 1800  # longest a single ffmpeg run may take before it is stopped
+STAGING_MAX_AGE_SECONDS = 6 * 3600  # staging files older than this are leftovers of broken uploads
+X_ACCEL_REDIRECT = None  # e.g. "/_files/": nginx serves downloads from an internal location with this prefix
+
+# --- review and grading ---------------------------------------------------------------------
+REVIEW_PANEL_SIZE = 2  # reviewers per resource in district review
+REVIEW_DAYS = 14  # days a reviewer has to score
+REVIEW_RUBRIC = {  # criterion: maximum points; the mean of the reviewers' totals gives the grade
+    "导向正确": 20,
+    "科学规范": 20,
+    "教学价值": 30,
+    "技术质量": 20,
+    "版权合规": 10,
+}
+REVIEW_GRADE_THRESHOLDS = {"excellent": 90, "good": 75, "pass": 60}  # lowest mean total for 优 / 良 / 合格
+REVIEW_DISAGREEMENT_POINTS = 20  # totals further apart than this are flagged for the panel
+
+# --- usage ----------------------------------------------------------------------------------
+USAGE_DEDUP_MINUTES = 30  # repeated views/downloads of one resource by one user within this count once

@@ -26,17 +26,17 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _answer(status: int, code: str, message: str | None = None, field: str | None = None):
+def _answer(status: int, code: str, message: str | None = None, field: str | None = None, **extra):
     title, text = _messages().get(status, (_("出错了"), ""))
     if _wants_json():
-        return jsonify(error={"code": code, "message": message or text, "field": field}), status
+        return jsonify(error={"code": code, "message": message or text, "field": field, **extra}), status
     return render_template("errors/error.html", status=status, title=title, message=message or text), status
 
 
 def init_app(app) -> None:
     @app.errorhandler(ReslibError)
     def _service_error(exc):
-        return _answer(exc.status, exc.code, exc.message, exc.field)
+        return _answer(exc.status, **exc.to_dict())
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):

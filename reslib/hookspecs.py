@@ -52,3 +52,42 @@ def can_access(user, action, target):
 
     Asked only after the core policy has allowed the action: a plugin can narrow access, never widen it.
     """
+
+
+@hookspec
+def register_jobs(queue):
+    """Add background tasks to ``queue`` (a ``reslib.jobs.JobQueue``) at start-up.
+
+    Use ``@queue.task("name")`` for work enqueued with ``queue.enqueue("name", ...)`` and
+    ``@queue.periodic("name", crontab(...))`` for periodic work; both run in the worker inside the app context.
+    """
+
+
+@hookspec
+def resource_changed(resource, change, actor):
+    """Called after a change to a resource is committed.
+
+    ``change`` is one of ``created``, ``edited``, ``processed``, ``submitted``, ``school_approved``,
+    ``sent_to_district``, ``panel_assigned``, ``scored``, ``published``, ``returned``, ``rejected``,
+    ``withdrawn``, ``superseded``, ``deleted``.
+    ``actor`` is who did it (``None`` for the worker). Side effects only (index, points, sync).
+    """
+
+
+@hookspec
+def review_checks(resource):
+    """Return findings for reviewers to see before they decide on ``resource``.
+
+    Each finding is a dict: ``check`` (an id such as ``video.resolution``), ``ok`` (bool) and
+    ``message`` (Chinese, e.g. "分辨率 960×540 低于 1280×720"). Return an empty list to add nothing.
+    """
+
+
+@hookspec
+def resource_panels(resource, user):
+    """Return HTML fragments (``markupsafe.Markup``) to show on ``resource``'s page to ``user``."""
+
+
+@hookspec
+def usage_recorded(event):
+    """Called after a usage event (a ``UsageEvent``: view, preview, download or rate) is committed."""

@@ -5,7 +5,8 @@ accounts may do nothing here. A plugin can refuse through the ``can_access`` hoo
 """
 from flask import abort, current_app
 
-from reslib.models import School, User
+from reslib.models import Resource, ReviewAssignment, School, User
+from reslib.models.library import VISIBLE_STATUSES
 
 
 def _district_admin(user, target=None):
@@ -15,7 +16,7 @@ def _district_admin(user, target=None):
 def _school_of(target):
     if isinstance(target, School):
         return target.id
-    if isinstance(target, User):
+    if isinstance(target, (User, Resource)):
         return target.school_id
     return None
 
@@ -40,6 +41,71 @@ def _any_admin(user, target=None):
     return user.has_role("district_admin", "school_admin")
 
 
+# --- resources ----------------------------------------------------------------------------
+def _school_admin_of(user, resource) -> bool:
+    return user.has_role("school_admin") and user.school_id is not None and user.school_id == resource.school_id
+
+
+def _panel_member(user, resource) -> bool:
+    """Assigned to score it (never for their own school's resource: the panel rule)."""
+    return user.has_role("reviewer") and user.school_id != resource.school_id and (
+        ReviewAssignment.query.filter_by(resource_id=resource.id, reviewer_id=user.id).first() is not None
+    )
+
+
+def _resource_view(user, resource) -> bool:
+    """Published: everyone; in the school library: that school; otherwise the owner and those who review it."""
+    if resource.status == "published" or user.has_role("district_admin") or resource.owner_id == user.id:
+        return True
+    if resource.status == "school_approved":
+        return user.school_id == resource.school_id
+    if resource.status == "draft":
+        return False  # a draft is its owner's alone
+    return _school_admin_of(user, resource) or (resource.status == "district_review" and _panel_member(user, resource))
+
+
+def _owner_editing(user, resource) -> bool:
+    return resource.owner_id == user.id and resource.status in ("draft", "returned")
+
+
+def _uploader(user, target=None) -> bool:
+    return user.has_role("teacher", "school_admin", "district_admin")
+
+
+def _new_version(user, resource) -> bool:
+    return resource.owner_id == user.id and resource.status in VISIBLE_STATUSES
+
+
+def _school_review(user, resource) -> bool:
+    return resource.status == "submitted" and (_school_admin_of(user, resource) or user.has_role("district_admin"))
+
+
+def _recommend(user, resource) -> bool:
+    return resource.status == "school_approved" and (_school_admin_of(user, resource) or user.has_role("district_admin"))
+
+
+def _district_decide(user, resource) -> bool:
+    return resource.status == "district_review" and user.has_role("district_admin")
+
+
+def _score(user, resource) -> bool:
+    return resource.status == "district_review" and _panel_member(user, resource)
+
+
+def _withdraw(user, resource) -> bool:
+    return resource.status in VISIBLE_STATUSES and (
+        user.has_role("district_admin") or (resource.status == "school_approved" and _school_admin_of(user, resource))
+    )
+
+
+def _rate(user, resource) -> bool:
+    return resource.status in VISIBLE_STATUSES and _resource_view(user, resource)
+
+
+def _review_queue(user, target=None) -> bool:
+    return user.has_role("school_admin", "reviewer", "district_admin")
+
+
 RULES = {
     "library.use": lambda user, target=None: True,  # every verified account
     "account.view": _self_or_admin,  # profile page, masked personal data
@@ -54,6 +120,20 @@ RULES = {
     "district.manage": _district_admin,  # district-wide settings: competitions, point awards, quotas
     "audit.view": _any_admin,  # school admins see their own school's entries
     "plugins.view": _district_admin,
+    # resources (target: the Resource)
+    "resource.upload": _uploader,  # target None: create drafts
+    "resource.view": _resource_view,  # page, preview, download, cover
+    "resource.edit": _owner_editing,  # metadata, file, cover, submit for review, delete the draft
+    "resource.new_version": _new_version,
+    "resource.review_school": _school_review,  # approve into the school library, return, reject
+    "resource.recommend": _recommend,  # send from the school library to district review
+    "resource.assign_panel": _district_decide,
+    "resource.score": _score,
+    "resource.decide": _district_decide,  # publish, return, reject after the panel scored
+    "resource.withdraw": _withdraw,
+    "resource.rate": _rate,
+    "review.queue": _review_queue,
+    "taxonomy.manage": _district_admin,  # subjects, grades, editions, forms, categories
 }
 
 

@@ -8,7 +8,7 @@ from reslib import hookspecs
 
 ENTRY_POINT_GROUP = "reslib.plugins"
 # Core features written as plugins of the same API, so a newcomer sees one mechanism.
-DEFAULT_PLUGINS = ("reslib.default_plugins.navigation",)
+DEFAULT_PLUGINS = ("reslib.default_plugins.navigation", "reslib.default_plugins.checks")
 
 
 class PluginError(RuntimeError):

@@ -13,7 +13,9 @@ from sqlalchemy import create_engine, text
 
 from reslib import create_app
 from reslib.extensions import db
-from reslib.models import School, Unit, User
+from reslib.models import Resource, School, Unit, User
+from reslib.models.base import utcnow
+from reslib.models.library import VISIBLE_STATUSES
 
 PASSWORD = "Lesson#Plan42"
 ALL_PLUGINS = ["points", "awards", "sync_provincial"]
@@ -116,6 +118,9 @@ class District:
         self.pending_a = self.user("pending.a", {"student"}, self.school_a, identifier="S1999", status="pending")
         self.pending_b = self.user("pending.b", {"student"}, self.school_b, identifier="S2999", status="pending")
         db.session.commit()
+        from reslib.services import vocabularies
+
+        vocabularies.install_defaults()
 
     def user(self, username, roles, school, *, identifier=None, status="active", real_name=None) -> User:
         user = User(username=username, password_hash=self.password_hash, real_name=real_name or "测试" + "甲乙丙丁戊己庚辛壬癸"[len(username) % 10],
@@ -147,3 +152,30 @@ def login(client, username, password=PASSWORD):
 def post_form(client, path, data=None, *, token_page="/dashboard"):
     """POST like a browser would: with the CSRF token of a page the user has open."""
     return client.post(path, data={"csrf_token": csrf_token(client, token_page), **(data or {})})
+
+
+# The smallest well-formed one-page PDF: a file every test can store without making media.
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def add_resource(owner: User, *, status="published", title="勾股定理微课", content: bytes = MINIMAL_PDF, **fields) -> Resource:
+    """A resource in any state, with a real stored file (a PDF unless ``content`` and the file fields say otherwise)."""
+    from reslib.services import library
+
+    values = dict(
+        owner_id=owner.id, school_id=owner.school_id, status=status, title=title, kind="teacher",
+        description="用拼图证明勾股定理。", copyright_holder="东昌区教育局", keywords="勾股定理;数学",
+        file_sha256=library.store().put_bytes(content), file_name=f"{title}.pdf", file_size=len(content),
+        file_kind="pdf", file_mime="application/pdf", inline_safe=True, processing="done",
+        published_at=utcnow() if status in VISIBLE_STATUSES else None,
+    )
+    values.update(fields)
+    resource = Resource(**values)
+    db.session.add(resource)
+    db.session.flush()
+    resource.lineage_id = resource.lineage_id or resource.id
+    db.session.commit()
+    return resource

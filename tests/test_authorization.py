@@ -2,11 +2,16 @@
 
 Roles: anonymous, a student and a teacher of school A, school A's admin (own school), school B's admin
 (another school), a reviewer (a teacher of school B) and the district admin. Routes that act on an account
-act on a pending student of school A.
+act on a pending student of school A. Routes that act on a resource act on one of teacher.a's (school A)
+in the state the placeholder names, made afresh for each role, with the reviewer on its district panel
+when it is under district review. The API is called with each role's own token.
 """
 import pytest
 
-from reslib.testing import csrf_token, login
+from reslib.extensions import db
+from reslib.models import ReviewAssignment
+from reslib.services import accounts, vocabularies
+from reslib.testing import MINIMAL_PDF, add_resource, csrf_token, login
 
 ROLES = ("anonymous", "student.a", "teacher.a", "admin.a", "admin.b", "reviewer", "admin")
 SIGNED_IN = set(ROLES) - {"anonymous"}
@@ -14,7 +19,12 @@ SCHOOL_ADMINS = {"admin.a", "admin.b", "admin"}
 OWN_SCHOOL_ADMINS = {"admin.a", "admin"}
 DISTRICT = {"admin"}
 EVERYONE = set(ROLES)
-TOKEN_ONLY = set()  # the JSON API takes tokens, not browser sessions
+UPLOADERS = {"teacher.a", "admin.a", "admin.b", "reviewer", "admin"}  # teachers and admins
+REVIEW_STAFF = {"admin.a", "admin.b", "reviewer", "admin"}
+SCHOOL_A_MEMBERS = {"student.a", "teacher.a", "admin.a", "admin"}  # and the district
+OWNER = {"teacher.a"}
+OWNER_AND_SCHOOL_STAFF = {"teacher.a", "admin.a", "admin"}
+RESOURCE_STATES = ("draft", "submitted", "school_approved", "district_review", "published")
 
 # endpoint: (method, path, roles allowed). {target} is the pending student of school A, {school_a} their school.
 ROUTES = {
@@ -25,7 +35,7 @@ ROUTES = {
     "auth.register": ("GET", "/register", EVERYONE),
     "auth.set_language": ("POST", "/language/en", EVERYONE),
     "api.openapi": ("GET", "/api/v1/openapi.json", EVERYONE),
-    "api.me": ("GET", "/api/v1/me", TOKEN_ONLY),
+    "api.me": ("GET", "/api/v1/me", SIGNED_IN),
     "auth.logout": ("POST", "/logout", SIGNED_IN),
     "auth.change_password": ("GET", "/password", SIGNED_IN),
     "main.dashboard": ("GET", "/dashboard", SIGNED_IN),
@@ -49,6 +59,54 @@ ROUTES = {
     "admin.schools": ("GET", "/admin/schools", DISTRICT),
     "admin.schools_import": ("POST", "/admin/schools/import", DISTRICT),
     "admin.plugins": ("GET", "/admin/plugins", DISTRICT),
+    "admin.taxonomy": ("GET", "/admin/taxonomy", DISTRICT),
+    "admin.add_term": ("POST", "/admin/taxonomy/subject", DISTRICT),
+    "admin.change_term": ("POST", "/admin/taxonomy/terms/{term}/retire", DISTRICT),
+    "admin.rename_term": ("POST", "/admin/taxonomy/terms/{term}/rename", DISTRICT),
+    # uploading and editing one's own resources
+    "upload.page": ("GET", "/upload", UPLOADERS),
+    "upload.upload_file": ("POST", "/upload/files", UPLOADERS),  # allowed = 415 (an empty file)
+    "upload.link": ("POST", "/upload/link", UPLOADERS),
+    "upload.mine": ("GET", "/my/resources", SIGNED_IN),
+    "upload.edit": ("GET", "/resources/{draft}/edit", OWNER),
+    "upload.replace_file": ("POST", "/resources/{draft}/edit/file", OWNER),
+    "upload.cover": ("POST", "/resources/{draft}/edit/cover", OWNER),
+    "upload.delete": ("POST", "/resources/{draft}/delete", OWNER),
+    "upload.new_version": ("POST", "/resources/{published}/new-version", OWNER),
+    # the libraries: school_approved is in school A's library only, published in the district's
+    "library.browse": ("GET", "/library", SIGNED_IN),
+    "library.school": ("GET", "/library/schools/{school_a}", SCHOOL_A_MEMBERS),
+    "library.resource": ("GET", "/resources/{school_approved}", SCHOOL_A_MEMBERS),
+    "library.preview": ("GET", "/resources/{school_approved}/preview", SCHOOL_A_MEMBERS),
+    "library.download": ("GET", "/resources/{school_approved}/download", SCHOOL_A_MEMBERS),
+    "library.cover": ("GET", "/resources/{school_approved}/cover", SCHOOL_A_MEMBERS),
+    "library.thumb": ("GET", "/resources/{school_approved}/thumb", SCHOOL_A_MEMBERS),
+    "library.rate": ("POST", "/resources/{school_approved}/rating", SCHOOL_A_MEMBERS),
+    "library.progress": ("POST", "/resources/{school_approved}/progress", SCHOOL_A_MEMBERS),
+    # review and grading
+    "review.queue": ("GET", "/review", REVIEW_STAFF),
+    "review.detail": ("GET", "/resources/{submitted}/review", OWNER_AND_SCHOOL_STAFF),
+    "review.submit": ("POST", "/resources/{draft}/submit", OWNER),
+    "review.school_decision": ("POST", "/resources/{submitted}/school-decision", {"admin.a", "admin"}),
+    "review.recommend": ("POST", "/resources/{school_approved}/recommend", {"admin.a", "admin"}),
+    "review.assign": ("POST", "/resources/{district_review}/panel", DISTRICT),
+    "review.score": ("POST", "/resources/{district_review}/scores", {"reviewer"}),
+    "review.decide": ("POST", "/resources/{district_review}/decision", DISTRICT),
+    "review.withdraw": ("POST", "/resources/{published}/withdraw", DISTRICT),
+    # the JSON API, with each role's token
+    "api.resources": ("GET", "/api/v1/resources", SIGNED_IN),
+    "api.resource": ("GET", "/api/v1/resources/{published}", SIGNED_IN),
+    "api.resource_download": ("GET", "/api/v1/resources/{school_approved}/download", SCHOOL_A_MEMBERS),
+    "api.resource_rating": ("PUT", "/api/v1/resources/{published}/rating", SIGNED_IN),
+    "api.create_resource": ("POST", "/api/v1/resources", UPLOADERS),
+    "api.update_resource": ("PATCH", "/api/v1/resources/{draft}", OWNER),
+    "api.delete_resource": ("DELETE", "/api/v1/resources/{draft}", OWNER),
+    "api.new_version": ("POST", "/api/v1/resources/{published}/versions", OWNER),
+    "api.submit_resource": ("POST", "/api/v1/resources/{draft}/submit", OWNER),
+    "api.decide_resource": ("POST", "/api/v1/resources/{submitted}/decisions", {"admin.a", "admin"}),
+    "api.assign_panel": ("POST", "/api/v1/resources/{district_review}/panel", DISTRICT),
+    "api.put_scores": ("PUT", "/api/v1/resources/{district_review}/scores", {"reviewer"}),
+    "api.review_queue": ("GET", "/api/v1/review/queue", REVIEW_STAFF),
 }
 # The three plugins, enabled in the test app. {competition} is an open district competition.
 PLUGIN_ROUTES = {
@@ -95,20 +153,53 @@ def outcome(response) -> str:
     return "allowed"
 
 
+def fresh_resource(district, state: str) -> int:
+    """One of teacher.a's resources in ``state``, with its own file, cover and thumbnail."""
+    from reslib.services import library
+
+    image = library.store().put_bytes(b"\xff\xd8\xff\xe0 a stand-in for a JPEG")
+    resource = add_resource(district.teacher_a, status=state, title=f"{state} 资源",
+                            content=MINIMAL_PDF + state.encode(), cover_sha256=image, thumb_sha256=image)
+    if state == "district_review":
+        db.session.add(ReviewAssignment(resource_id=resource.id, reviewer_id=district.reviewer.id))
+        db.session.commit()
+    return resource.id
+
+
+def fill_in(path: str, district, competition=None) -> str:
+    values = {"target": district.pending_a.id, "school_a": district.school_a.id, "competition": competition}
+    if "{term}" in path:
+        values["term"] = vocabularies.terms("subject")[0].id
+    for state in RESOURCE_STATES:
+        if "{" + state + "}" in path:
+            values[state] = fresh_resource(district, state)
+    return path.format(**values)
+
+
+def call(client, district, role: str, method: str, path: str):
+    """As a browser with a session (pages) or with the role's token (the API)."""
+    if path.startswith("/api/"):
+        headers = {}
+        if role != "anonymous":
+            user = getattr(district, {"admin": "district_admin"}.get(role, role.replace(".", "_")))
+            headers["Authorization"] = f"Bearer {accounts.create_token(user, 'table')}"
+        return client.open(path, method=method, headers=headers)
+    browser = client.application.test_client()
+    if role != "anonymous":
+        login(browser, role)
+    if method == "GET":
+        return browser.get(path)
+    token_page = "/login" if role == "anonymous" else "/dashboard"
+    return browser.open(path, method=method, data={"csrf_token": csrf_token(browser, token_page)})
+
+
 @pytest.mark.parametrize("endpoint", sorted(all_routes()))
 def test_route_access_by_role(client, district, endpoint):
-    method, path, allowed = all_routes()[endpoint]
-    competition = open_competition(district) if "{competition}" in path else None
-    path = path.format(target=district.pending_a.id, school_a=district.school_a.id, competition=competition)
+    method, template, allowed = all_routes()[endpoint]
+    competition = open_competition(district) if "{competition}" in template else None
     for role in ROLES:
-        browser = client.application.test_client()
-        if role != "anonymous":
-            login(browser, role)
-        if method == "GET":
-            response = browser.get(path)
-        else:
-            token_page = "/login" if role == "anonymous" else "/dashboard"
-            response = browser.post(path, data={"csrf_token": csrf_token(browser, token_page)})
+        path = fill_in(template, district, competition)  # afresh for each role: an allowed POST may change its target
+        response = call(client, district, role, method, path)
         got = outcome(response)
         response.close()
         if endpoint == "main.revoke_token":

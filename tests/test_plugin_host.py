@@ -22,6 +22,9 @@ class ThrowawayPlugin:
 
     def __init__(self):
         self.account_changes = []
+        self.resource_changes = []
+        self.usage = []
+        self.jobs_run = []
 
     @hookimpl
     def config_defaults(self):
@@ -52,6 +55,26 @@ class ThrowawayPlugin:
     @hookimpl
     def account_changed(self, user, change, actor):
         self.account_changes.append((user.username, change, getattr(actor, "username", None)))
+
+    @hookimpl
+    def register_jobs(self, queue):
+        queue.task("throwaway.note")(self.jobs_run.append)
+
+    @hookimpl
+    def resource_changed(self, resource, change, actor):
+        self.resource_changes.append((resource.title, change, getattr(actor, "username", None)))
+
+    @hookimpl
+    def review_checks(self, resource):
+        return [{"check": "throwaway.title_length", "ok": len(resource.title) <= 10, "message": "标题不超过 10 个字"}]
+
+    @hookimpl
+    def resource_panels(self, resource, user):
+        return [Markup("<p>资源面板：{} 看《{}》</p>").format(user.username, resource.title)]
+
+    @hookimpl
+    def usage_recorded(self, event):
+        self.usage.append((event.kind, event.user_id, event.resource_id))
 
     @hookimpl
     def can_access(self, user, action, target):
@@ -104,6 +127,55 @@ def test_hook_can_access(client, district):
     login(client, "admin")
     assert client.get("/admin/plugins").status_code == 403  # the plugin narrowed the core's grant
     assert client.get("/admin/schools").status_code == 200  # and nothing else
+
+
+def test_hook_register_jobs(app, plugin):
+    from reslib.jobs import queue
+
+    queue().enqueue("throwaway.note", "第一件事")
+    assert plugin.jobs_run == []  # queued, not run in the request
+    assert queue().run_pending() == 1
+    assert plugin.jobs_run == ["第一件事"]
+
+
+def test_hook_resource_changed(app, client, district, plugin):
+    from urllib.parse import quote
+
+    from reslib.testing import MINIMAL_PDF, csrf_token
+
+    login(client, "teacher.a")
+    client.post("/upload/files", data=MINIMAL_PDF, headers={
+        "X-CSRFToken": csrf_token(client, "/dashboard"), "X-File-Name": quote("新课件.pdf"),
+        "Content-Type": "application/octet-stream"})
+    assert plugin.resource_changes == [("新课件", "created", "teacher.a")]
+    app.extensions["reslib.queue"].run_pending()
+    assert plugin.resource_changes[-1] == ("新课件", "processed", None)
+
+
+def test_hook_review_checks(app, district):
+    from reslib.services import review
+    from reslib.testing import add_resource
+
+    resource = add_resource(district.teacher_a, status="submitted", title="一个标题很长很长很长的资源")
+    findings = {f["check"]: f for f in review.checks_for(resource)}
+    assert findings["throwaway.title_length"]["ok"] is False
+
+
+def test_hook_resource_panels(client, district):
+    from reslib.testing import add_resource
+
+    resource = add_resource(district.teacher_a, status="published", title="勾股定理")
+    login(client, "student.b")
+    assert "资源面板：student.b 看《勾股定理》" in client.get(f"/resources/{resource.id}").get_data(as_text=True)
+
+
+def test_hook_usage_recorded(client, district, plugin):
+    from reslib.testing import add_resource
+
+    resource = add_resource(district.teacher_a, status="published")
+    login(client, "student.b")
+    client.get(f"/resources/{resource.id}")
+    assert plugin.usage == [("view", district.student_b.id, resource.id)]
 
 
 def test_every_hook_is_documented_and_tested():

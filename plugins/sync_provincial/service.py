@@ -15,7 +15,7 @@ from reslib.permissions import can
 from reslib.services import audit
 from reslib.templating import LOCAL_ZONE
 
-from plugins.sync_provincial import taxonomy
+from reslib import national as taxonomy
 from plugins.sync_provincial.models import RecommendationQuota
 
 MAX_QUOTA = 999

@@ -8,7 +8,8 @@ from reslib.errors import ReslibError
 from reslib.permissions import can
 from reslib.views import raise_if_refused
 
-from plugins.sync_provincial import service, taxonomy
+from plugins.sync_provincial import service
+from reslib import national as taxonomy
 
 bp = Blueprint("sync_provincial", __name__, url_prefix="/provincial", template_folder="templates",
                static_folder="static")

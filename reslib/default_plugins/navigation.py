@@ -9,12 +9,20 @@ from reslib.permissions import can
 def menu_links(user):
     if not user.is_authenticated:
         return [{"label": _l("首页"), "endpoint": "main.index", "order": 10}]
-    links = [{"label": _l("我的主页"), "endpoint": "main.dashboard", "order": 10}]
+    links = [{"label": _l("我的主页"), "endpoint": "main.dashboard", "order": 10},
+             {"label": _l("资源库"), "endpoint": "library.browse", "order": 20}]
+    if can(user, "resource.upload"):
+        links.append({"label": _l("上传资源"), "endpoint": "upload.page", "order": 30})
+    links.append({"label": _l("我的资源"), "endpoint": "upload.mine", "order": 31})
+    if can(user, "review.queue"):
+        links.append({"label": _l("审核"), "endpoint": "review.queue", "order": 40})
     if can(user, "accounts.list"):
         links.append({"label": _l("账号管理"), "endpoint": "admin.accounts", "order": 60})
         links.append({"label": _l("待审核账号"), "endpoint": "admin.verifications", "order": 61})
     if can(user, "schools.manage"):
         links.append({"label": _l("学校管理"), "endpoint": "admin.schools", "order": 70})
+    if can(user, "taxonomy.manage"):
+        links.append({"label": _l("分类词表"), "endpoint": "admin.taxonomy", "order": 75})
     if can(user, "audit.view"):
         links.append({"label": _l("审计日志"), "endpoint": "admin.audit", "order": 80})
     if can(user, "plugins.view"):

@@ -27,3 +27,22 @@ def _refuse_append_only_changes(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
         if type(obj) in _APPEND_ONLY and (obj in session.deleted or session.is_modified(obj)):
             raise AppendOnlyViolation(f"{type(obj).__name__} rows cannot be changed or deleted")
+
+
+def create_append_only_triggers(op, table: str) -> None:
+    """Migrations: make ``table`` append-only in the database too, not just in the app."""
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+    else:
+        op.execute(f"CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$ BEGIN "
+                   f"RAISE EXCEPTION '{table} is append-only'; END $$ LANGUAGE plpgsql")
+        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                   f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()")
+
+
+def drop_append_only_triggers(op, table: str) -> None:
+    if op.get_bind().dialect.name != "sqlite":  # SQLite drops a table's triggers with it
+        op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
+        op.execute(f"DROP FUNCTION {table}_append_only()")

@@ -60,7 +60,87 @@ def load_demo() -> list[dict]:
     first = db.session.scalar(select(School).where(School.code == "DC01"))
     db.session.add(RosterEntry(school_id=first.id, identifier="S010100", real_name="赵一鸣", role="student"))
     db.session.commit()
+    load_resources()
     return demo_accounts()
+
+
+# title, owner, kind, form, stage, subject, grade, status, file maker
+RESOURCES = [
+    ("勾股定理的证明（微课）", "dc02.t1", "student", "微课", "初中", "数学", "八年级", "published", "video"),
+    ("春晓 朗读", "dc01.t1", "student", "素材", "小学", "语文", "一年级", "published", "audio"),
+    ("勾股定理 教学设计", "dc02.t2", "teacher", "教学设计", "初中", "数学", "八年级", "published", "pdf"),
+    ("分数的初步认识 课件", "dc03.t1", "teacher", "课件", "小学", "数学", "三年级", "published", "pdf"),
+    ("心理健康：认识情绪", "dc04.t1", "student", "微课", "初中", "心理健康", "七年级", "published", "video"),
+    ("校本作业：一元一次方程", "dc02.t1", "teacher", "习题", "初中", "数学", "七年级", "school_approved", "pdf"),
+    ("光合作用 学习任务单", "dc04.t2", "student", "学习任务单", "初中", "生物", "七年级", "submitted", "pdf"),
+]
+
+
+def load_resources() -> None:
+    """A few resources in the libraries and in review, with real (generated) files the worker will process."""
+    import tempfile
+    from pathlib import Path
+
+    from reslib.jobs import queue
+    from reslib.models import Resource, Term
+    from reslib.models.base import utcnow
+    from reslib.services import library, vocabularies
+
+    vocabularies.install_defaults()
+    term = {(t.vocabulary, t.name): t.id for t in db.session.scalars(select(Term))}
+    files = library.store()
+    made = {}
+    with tempfile.TemporaryDirectory() as work:
+        for index, (title, owner, kind, form, stage, subject, grade, status, maker) in enumerate(RESOURCES):
+            owner = db.session.scalar(select(User).where(User.username == owner))
+            path = Path(work) / f"{index}.{maker}"
+            mime, extension = _make_file(maker, path, index)
+            resource = Resource(
+                owner_id=owner.id, school_id=owner.school_id, status=status, title=title, kind=kind,
+                description=f"{title}：东昌区{subject}学科组制作的示范资源。", form_id=term[("form", form)],
+                stage_id=term[("stage", stage)], subject_id=term[("subject", subject)], grade_id=term[("grade", grade)],
+                edition_id=term[("edition", "人教版")], copyright_holder=owner.school.name, presenters=owner.real_name,
+                keywords=f"{subject};{grade};{form}", created_on=utcnow().date(), source="school", licence="all_rights",
+                type_code={"video": "A01", "audio": "A02"}.get(maker, ""), file_sha256=files.put_file(path),
+                file_name=f"{title}.{extension}", file_size=path.stat().st_size, file_kind=maker, file_mime=mime,
+                inline_safe=True, processing="pending", published_at=utcnow() if status != "submitted" else None,
+                submitted_at=utcnow(), grade="excellent" if status == "published" and index % 2 == 0 else
+                ("good" if status == "published" else None),
+            )
+            db.session.add(resource)
+            db.session.flush()
+            resource.lineage_id = resource.id
+            made[resource.id] = resource
+    db.session.commit()
+    for resource_id in made:
+        queue().enqueue("process_resource", resource_id)
+
+
+def _make_file(kind: str, path, index: int) -> tuple[str, str]:
+    """Generated content: a test pattern video, a tone, a drawn page. Returns (mime type, extension)."""
+    import subprocess
+
+    from PIL import Image, ImageDraw
+
+    if kind in ("video", "audio"):
+        from reslib.services.media import ffmpeg_binary
+
+        source = (["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=3", "-f", "lavfi", "-i",
+                   "sine=frequency=440:duration=3", "-c:v", "libx264", "-b:v", "2500k", "-pix_fmt", "yuv420p",
+                   "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]
+                  if kind == "video" else
+                  ["-f", "lavfi", "-i", "sine=frequency=523:duration=3:sample_rate=44100", "-ac", "2",
+                   "-c:a", "libmp3lame", "-f", "mp3"])
+        subprocess.run([ffmpeg_binary(), "-nostdin", "-y", "-loglevel", "error", *source, str(path)],
+                       check=True, timeout=120)
+        return ("video/mp4", "mp4") if kind == "video" else ("audio/mpeg", "mp3")
+    page = Image.new("RGB", (1240, 1754), "white")
+    draw = ImageDraw.Draw(page)
+    hue = (40 + index * 30) % 200
+    draw.rectangle((80, 80, 1160, 300), fill=(hue, 90, 160))
+    draw.polygon([(300, 1400), (900, 1400), (300, 600)], outline=(20, 20, 20), width=8)  # a right triangle
+    page.save(path, "PDF", resolution=150)
+    return "application/pdf", "pdf"
 
 
 def demo_accounts() -> list[dict]:

@@ -8,13 +8,23 @@ from sqlalchemy import select
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.models import ROLES, School, Unit
+from reslib.models import ROLES, School, Term, Unit
 from reslib.models.accounts import STATUSES
+from reslib.models.library import VOCABULARIES
 from reslib.permissions import can, require
 from reslib.plugins import describe
-from reslib.services import accounts, audit, roster
+from reslib.services import accounts, audit, roster, vocabularies
 from reslib.views import page_number, safe_next, show_error
-from reslib.views.forms import ActionForm, ReasonForm, RolesForm, SchoolForm, TransferForm, UploadForm, choices
+from reslib.views.forms import (
+    ActionForm,
+    ReasonForm,
+    RolesForm,
+    SchoolForm,
+    TermForm,
+    TransferForm,
+    UploadForm,
+    choices,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -230,3 +240,60 @@ def audit_log():
 def plugins():
     require(current_user, "plugins.view")
     return render_template("admin/plugins.html", plugins=describe(current_app.extensions["reslib.plugins"]))
+
+
+# --- vocabularies (学段, 学科, 年级, 教材版本, 资源形式, 所属分类) -----------------------------------
+
+@bp.route("/taxonomy", methods=["GET"])
+def taxonomy():
+    require(current_user, "taxonomy.manage")
+    return _taxonomy_page(request.args.get("vocabulary", "subject"), TermForm())
+
+
+def _taxonomy_page(vocabulary: str, form: TermForm, status: int = 200):
+    if vocabulary not in VOCABULARIES:
+        abort(404)
+    form.parent_id.choices = choices([("", _("（顶级）"))] + [(str(i), path) for i, path in vocabularies.choices("category")])
+    return render_template("admin/taxonomy.html", vocabulary=vocabulary, vocabularies=VOCABULARIES, form=form,
+                           terms=vocabularies.terms(vocabulary, include_retired=True), action_form=ActionForm(),
+                           reason_form=ReasonForm()), status
+
+
+@bp.route("/taxonomy/<vocabulary>", methods=["POST"])
+def add_term(vocabulary):
+    require(current_user, "taxonomy.manage")
+    form = TermForm()
+    if form.validate_on_submit():
+        try:
+            vocabularies.add_term(current_user, vocabulary, form.name.data, form.parent_id.data or None)
+        except ReslibError as exc:
+            show_error(form, exc)
+        else:
+            flash(_("已添加“%(name)s”", name=form.name.data.strip()), "success")
+            return redirect(url_for("admin.taxonomy", vocabulary=vocabulary))
+    return _taxonomy_page(vocabulary, form, 422)
+
+
+@bp.route("/taxonomy/terms/<int:term_id>/<any(retire, restore):change>", methods=["POST"])
+def change_term(term_id, change):
+    require(current_user, "taxonomy.manage")
+    term = db.get_or_404(Term, term_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    vocabularies.set_active(current_user, term, change == "restore")
+    return redirect(url_for("admin.taxonomy", vocabulary=term.vocabulary))
+
+
+@bp.route("/taxonomy/terms/<int:term_id>/rename", methods=["POST"])
+def rename_term(term_id):
+    require(current_user, "taxonomy.manage")
+    term = db.get_or_404(Term, term_id)
+    form = ReasonForm()  # one text box; its "reason" is the new name
+    if form.validate_on_submit():
+        try:
+            vocabularies.rename_term(current_user, term, form.reason.data)
+        except ReslibError as exc:
+            flash(exc.message, "error")
+    else:
+        flash(_("请填写新名称"), "error")
+    return redirect(url_for("admin.taxonomy", vocabulary=term.vocabulary))

@@ -84,6 +84,9 @@ def build_spec(app) -> APISpec:
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", ERROR_SCHEMA)
     spec.components.schema("Account", ACCOUNT_SCHEMA)
+    spec.components.schema("Resource", api_library.RESOURCE_SCHEMA)
+    spec.components.schema("ResourceCard", api_library.RESOURCE_CARD_SCHEMA)
+    spec.components.schema("ReviewState", api_review.REVIEW_STATE_SCHEMA)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(bp.url_prefix):
             continue
@@ -121,3 +124,7 @@ ACCOUNT_SCHEMA = {
         "id_number": {"type": "string", "nullable": True, "description": "masked national ID number"},
     },
 }
+
+
+# The resource routes live beside this module and register on the same blueprint.
+from reslib.views import api_library, api_review, api_upload  # noqa: E402,F401

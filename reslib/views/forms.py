@@ -85,3 +85,8 @@ class SchoolForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("令牌名称"), validators=[DataRequired(_l("请给令牌起个名字，便于区分")), Length(max=64)])
+
+
+class TermForm(FlaskForm):
+    name = StringField(_l("名称"), validators=[DataRequired(_l("请填写名称")), Length(max=64)])
+    parent_id = SelectField(_l("上级分类"), validate_choice=False, validators=[Optional()])

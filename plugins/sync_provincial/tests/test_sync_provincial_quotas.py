@@ -4,7 +4,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from plugins.sync_provincial import service, taxonomy
+from plugins.sync_provincial import service
+from reslib import national as taxonomy
 from plugins.sync_provincial.models import RecommendationQuota
 from reslib.errors import ReslibError
 from reslib.extensions import db

@@ -1,4 +1,4 @@
-"""The national smart-education platform's sections (版块) and columns (栏目): where recommended resources go.
+"""The national smart-education platform's sections (版块) and columns (栏目): where resources are aimed and recommended.
 
 The names are the platform's own, copied from the provincial notices (seeds 001, 003), because the
 recommendation form (拟上线版块 / 拟上线栏目) must use them verbatim; they are data, not UI text, so

@@ -1,5 +1,5 @@
 """The national platform's sections and columns: the data, and the page teachers consult."""
-from plugins.sync_provincial import taxonomy
+from reslib import national as taxonomy
 from reslib.testing import login
 
 

@@ -1,0 +1,352 @@
+"""Resources: drafts from uploads and links, metadata, submission, new versions, and who sees what."""
+import re
+from datetime import date
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from reslib.errors import ReslibError
+from reslib.extensions import db
+from reslib.jobs import queue
+from reslib.models import Resource, Term
+from reslib.models.library import KINDS, LICENCES, SOURCES, TYPE_CODES, VISIBLE_STATUSES
+from reslib.national import columns as national_columns
+from reslib.permissions import can, require
+from reslib.services import audit
+from reslib.services.storage import BlobStore
+
+
+class MetadataInvalid(ReslibError):
+    """Several fields are wrong at once; ``errors`` maps each field to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        field, message = next(iter(errors.items()))
+        super().__init__(message, code="invalid_metadata", field=field, status=422)
+        self.errors = errors
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "fields": self.errors}
+
+
+def store() -> BlobStore:
+    app = current_app
+    return BlobStore(app.config.get("STORAGE_PATH") or f"{app.instance_path}/files")
+
+
+def hooks():
+    return current_app.extensions["reslib.plugins"].hook
+
+
+def get_resource(resource_id) -> Resource:
+    resource = db.session.get(Resource, resource_id)
+    if resource is None:
+        raise ReslibError(_("没有这个资源"), code="not_found", status=404)
+    return resource
+
+
+def changed(resource: Resource, change: str, actor) -> None:
+    """Tell plugins, after the commit, what happened to ``resource``."""
+    hooks().resource_changed(resource=resource, change=change, actor=actor)
+
+
+# --- creating drafts ----------------------------------------------------------------------
+
+def display_name(file_name: str) -> str:
+    """The uploader's file name, cleaned for display: no path, no control characters, not too long."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "", (file_name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name[-200:] or _("未命名文件")
+
+
+def title_from(file_name: str) -> str:
+    stem = display_name(file_name).rsplit(".", 1)[0]
+    return stem.strip()[:200] or _("未命名资源")
+
+
+def create_from_upload(user, stream, file_name: str) -> Resource:
+    """Stream an uploaded file into storage and make a draft of it; processing is queued after the commit."""
+    require(user, "resource.upload")
+    resource = Resource(owner_id=user.id, school_id=user.school_id, title=title_from(file_name),
+                        **_store_upload(user, stream, file_name))
+    _add_new(resource)
+    _queue_processing(resource)
+    changed(resource, "created", user)
+    return resource
+
+
+def replace_file(user, resource: Resource, stream, file_name: str) -> Resource:
+    """A draft (a new version, say) gets a different file; it is processed again."""
+    require(user, "resource.edit", resource)
+    for field, value in _store_upload(user, stream, file_name).items():
+        setattr(resource, field, value)
+    resource.processing_error = resource.probe_json = resource.checks_json = None
+    resource.rendition_sha256 = resource.rendition_mime = None
+    if not resource.cover_from_uploader:
+        resource.cover_sha256 = resource.thumb_sha256 = None
+    db.session.commit()
+    _queue_processing(resource)
+    changed(resource, "edited", user)
+    return resource
+
+
+def _store_upload(user, stream, file_name: str) -> dict:
+    """Stage, check and store the file; the resource columns describing it."""
+    caps = current_app.config["UPLOAD_MAX_BYTES"]
+    files = store()
+    staged = files.stage(stream, max_bytes=max(caps.values()))
+    try:
+        files.check(staged, caps)
+        duplicate = _visible_duplicate(user, staged.sha256)
+        if duplicate is not None:
+            raise ReslibError(
+                _("这个文件已在资源库中：《%(title)s》（编号 %(id)s）", title=duplicate.title, id=duplicate.id),
+                code="duplicate", status=409,
+            )
+        sha = files.commit(staged)
+    except BaseException:
+        files.discard(staged)
+        raise
+    sniffed = staged.sniffed
+    name = display_name(file_name)
+    if not name.lower().endswith("." + sniffed.extension):  # the content decides the extension
+        name = f"{name.rsplit('.', 1)[0] if '.' in name else name}.{sniffed.extension}"
+    return dict(file_sha256=sha, file_name=name, file_size=staged.size, file_kind=sniffed.kind,
+                file_mime=sniffed.mime, inline_safe=sniffed.inline_safe, processing="pending",
+                type_code={"video": "A01", "audio": "A02"}.get(sniffed.kind, ""))
+
+
+def _queue_processing(resource: Resource) -> None:
+    queue().enqueue("process_resource", resource.id)
+
+
+def _visible_duplicate(user, sha: str) -> Resource | None:
+    """The same file already in the library where this uploader can see it (others are flagged to reviewers)."""
+    for other in db.session.scalars(select(Resource).where(Resource.file_sha256 == sha,
+                                                           Resource.status != "superseded")):
+        if can(user, "resource.view", other):
+            return other
+    return None
+
+
+def duplicates_of(resource: Resource) -> list[Resource]:
+    """Other resources holding the identical file (for reviewers' checks)."""
+    if not resource.file_sha256:
+        return []
+    return list(db.session.scalars(select(Resource).where(
+        Resource.file_sha256 == resource.file_sha256, Resource.id != resource.id,
+        Resource.lineage_id != resource.lineage_id)))
+
+
+def create_link(user, url: str, title: str = "") -> Resource:
+    """A resource hosted elsewhere (以链接方式汇集): the URL must be a plain http(s) address."""
+    require(user, "resource.upload")
+    url = check_link(url)
+    resource = Resource(owner_id=user.id, school_id=user.school_id, link_url=url,
+                        title=(title or "").strip()[:200] or urlsplit(url).hostname, type_code="A03")
+    _add_new(resource)
+    changed(resource, "created", user)
+    return resource
+
+
+def check_link(url: str) -> str:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 1000:
+        raise ReslibError(_("链接应是完整的 http:// 或 https:// 网址"), field="link_url")
+    if parts.username or parts.password:
+        raise ReslibError(_("链接中不能含有用户名或密码"), field="link_url")
+    if any(ch.isspace() for ch in url):
+        raise ReslibError(_("链接中不能有空格"), field="link_url")
+    return url
+
+
+def _add_new(resource: Resource) -> None:
+    db.session.add(resource)
+    db.session.flush()
+    resource.lineage_id = resource.lineage_id or resource.id
+    db.session.commit()
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+TEXT_FIELDS = {"title": 200, "description": 5000, "chapter": 200, "copyright_holder": 200,
+               "presenters": 500, "keywords": 500, "catalogue_xml": 20000}
+TERM_FIELDS = {"form_id": "form", "stage_id": "stage", "subject_id": "subject", "grade_id": "grade",
+               "edition_id": "edition", "category_id": "category"}
+CHOICE_FIELDS = {"kind": KINDS, "source": SOURCES, "licence": LICENCES, "type_code": TYPE_CODES}
+METADATA_FIELDS = (*TEXT_FIELDS, *TERM_FIELDS, *CHOICE_FIELDS, "section", "column", "created_on", "link_url")
+
+
+def update_metadata(user, resource: Resource, data: dict) -> Resource:
+    """Check every given field, then save them all or none; errors name each field, in Chinese."""
+    require(user, "resource.edit", resource)
+    values, errors = clean_metadata(data, resource)
+    if errors:
+        raise MetadataInvalid(errors)
+    for field, value in values.items():
+        setattr(resource, field, value)
+    db.session.commit()
+    changed(resource, "edited", user)
+    return resource
+
+
+def clean_metadata(data: dict, resource: Resource) -> tuple[dict, dict]:
+    values, errors = {}, {}
+    for field in METADATA_FIELDS:
+        if field not in data:
+            continue
+        raw = data[field]
+        try:
+            values[field] = _clean(field, raw)
+        except ReslibError as exc:
+            errors[field] = exc.message
+    if "title" in values and not values["title"]:
+        errors["title"] = _("请填写资源标题")
+    section = values.get("section", resource.section)
+    column = values.get("column", resource.column)
+    if column and column not in national_columns(section):
+        errors["column"] = _("栏目“%(column)s”不属于版块“%(section)s”", column=column, section=section)
+    if "link_url" in values and resource.file_sha256:
+        errors["link_url"] = _("上传了文件的资源不能再改成链接")
+    return values, errors
+
+
+def _clean(field: str, raw):
+    text = "" if raw is None else str(raw).strip()
+    if field in TEXT_FIELDS:
+        if len(text) > TEXT_FIELDS[field]:
+            raise ReslibError(_("不能超过 %(n)s 个字", n=TEXT_FIELDS[field]))
+        if field in ("presenters", "keywords"):  # people type ；、， as separators too
+            text = ";".join(p.strip() for p in re.split(r"[;；,，、]", text) if p.strip())
+        if field == "catalogue_xml" and text:
+            _check_catalogue(text)
+        return text
+    if field in TERM_FIELDS:
+        if not text:
+            return None
+        term = db.session.get(Term, int(text)) if text.isdigit() else None
+        if term is None or term.vocabulary != TERM_FIELDS[field] or not term.active:
+            raise ReslibError(_("请从列表中选择"))
+        return term.id
+    if field in CHOICE_FIELDS:
+        if not text:
+            return None if field != "type_code" else ""
+        if text not in CHOICE_FIELDS[field]:
+            raise ReslibError(_("请从列表中选择"))
+        return text
+    if field == "created_on":
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else _bad_date()
+        except ValueError:
+            _bad_date()
+    if field == "link_url":
+        return check_link(text) if text else None
+    if field == "section":
+        if text and not national_columns(text):
+            raise ReslibError(_("请从列表中选择"))
+        return text
+    return text  # column: checked against its section by the caller
+
+
+def _bad_date():
+    raise ReslibError(_("创建时间应为 yyyy-mm-dd，例如 2022-03-23"))
+
+
+def _check_catalogue(text: str) -> None:
+    """资源目录 is an XML string: it must parse, safely (no entities, no DTD)."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        ElementTree.fromstring(text)
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise ReslibError(_("资源目录不是有效的 XML：%(error)s", error=str(exc)[:100])) from exc
+
+
+def missing_for_submission(resource: Resource) -> dict[str, str]:
+    """What the national metadata standard needs before a resource can go to review."""
+    required = {
+        "title": _("请填写资源标题"), "kind": _("请选择资源类别"), "form_id": _("请选择资源形式"),
+        "stage_id": _("请选择学段"), "subject_id": _("请选择学科"), "copyright_holder": _("请填写版权方"),
+        "created_on": _("请填写创建时间"), "keywords": _("请填写关键词"), "source": _("请选择来源"),
+        "licence": _("请选择授权方式"), "description": _("请填写资源简介"),
+    }
+    missing = {field: message for field, message in required.items() if not getattr(resource, field)}
+    if resource.file_kind == "video" and not resource.presenters:
+        missing["presenters"] = _("视频资源须填写主讲人")
+    if resource.file_kind == "video" and not resource.cover_sha256 and resource.processing == "done":
+        missing["cover"] = _("请上传封面（JPG）")
+    return missing
+
+
+# --- who sees what ------------------------------------------------------------------------
+
+def visible_filter(user):
+    """A WHERE clause: the resources ``user`` may find in a library (not their drafts: that's "my resources")."""
+    clauses = [Resource.status == "published"]
+    if user.school_id is not None:
+        clauses.append((Resource.status == "school_approved") & (Resource.school_id == user.school_id))
+    elif user.has_role("district_admin"):
+        clauses.append(Resource.status == "school_approved")
+    return or_(*clauses)
+
+
+def in_library(resource: Resource) -> bool:
+    return resource.status in VISIBLE_STATUSES
+
+
+def my_resources(user):
+    return (select(Resource).where(Resource.owner_id == user.id, Resource.status != "superseded")
+            .order_by(Resource.updated_at.desc()))
+
+
+def delete_draft(user, resource: Resource) -> None:
+    """A draft that never left its owner can be deleted; the file stays if another resource shares it."""
+    require(user, "resource.edit", resource)
+    if resource.status != "draft":
+        raise ReslibError(_("只有草稿可以删除"), code="conflict", status=409)
+    audit.record("resource.deleted", actor=user, target=resource, detail=resource.title)
+    db.session.delete(resource)
+    db.session.commit()
+    changed(resource, "deleted", user)
+
+
+def new_version(user, resource: Resource) -> Resource:
+    """A new draft carrying the metadata over; the published version stays until this one is approved."""
+    require(user, "resource.new_version", resource)
+    pending = db.session.scalar(select(Resource).where(Resource.supersedes_id == resource.id,
+                                                       Resource.status.notin_(("rejected", "superseded"))))
+    if pending is not None:
+        return pending
+    copy = Resource(owner_id=resource.owner_id, school_id=resource.school_id, lineage_id=resource.lineage_id,
+                    supersedes_id=resource.id, status="draft")
+    for field in (*METADATA_FIELDS, "file_sha256", "file_name", "file_size", "file_kind", "file_mime",
+                  "inline_safe", "cover_sha256", "cover_from_uploader", "thumb_sha256", "rendition_sha256",
+                  "rendition_mime", "processing", "processing_error", "probe_json", "checks_json"):
+        setattr(copy, field, getattr(resource, field))
+    _add_new(copy)
+    changed(copy, "created", user)
+    return copy
+
+
+def set_cover(user, resource: Resource, stream) -> None:
+    """The uploader's own cover (the standard wants a JPG); the worker makes the thumbnail from it."""
+    require(user, "resource.edit", resource)
+    files = store()
+    staged = files.stage(stream, max_bytes=current_app.config["UPLOAD_MAX_BYTES"]["image"])
+    try:
+        if staged.sniffed.mime != "image/jpeg":
+            raise ReslibError(_("封面须为 JPG 图片"), field="cover", code="unsupported_type", status=415)
+        files.check(staged, current_app.config["UPLOAD_MAX_BYTES"])
+        sha = files.commit(staged)
+    except BaseException:
+        files.discard(staged)
+        raise
+    resource.cover_sha256, resource.cover_from_uploader, resource.thumb_sha256 = sha, True, None
+    resource.processing = "pending"  # the worker makes the thumbnail (and re-scans the cover)
+    db.session.commit()
+    _queue_processing(resource)
+    changed(resource, "edited", user)

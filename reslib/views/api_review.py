@@ -1,0 +1,296 @@
+"""The review workflow in the JSON API: submit, decisions, the panel, scores, the queues."""
+from flask import abort, g, jsonify, request
+from flask_babel import gettext as _
+
+from reslib.errors import ReslibError
+from reslib.models.library import GRADES, STATUSES
+from reslib.permissions import can, require
+from reslib.services import library, review
+from reslib.views.api import bp, token_required
+
+# The OpenAPI component "ReviewState" (registered by api.build_spec): what review_json() answers.
+REVIEW_STATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "status_label": {"type": "string"},
+        "status_reason": {"type": "string", "nullable": True, "description": "why returned, rejected or withdrawn"},
+        "school_id": {"type": "integer", "nullable": True},
+        "submitted_at": {"type": "string", "format": "date-time", "nullable": True},
+        "review_due": {"type": "string", "format": "date", "nullable": True},
+        "score": {"type": "number", "nullable": True, "description": "the panel's mean total, once published"},
+        "grade": {"type": "string", "nullable": True, "enum": [*GRADES, None]},
+        "panel": {
+            "type": "object",
+            "properties": {
+                "assigned": {"type": "integer"},
+                "scored": {"type": "integer"},
+                "needed": {"type": "integer", "description": "REVIEW_PANEL_SIZE"},
+                "mean": {"type": "number", "nullable": True, "description": "district admins only"},
+                "grade": {"type": "string", "nullable": True, "description": "district admins only"},
+                "disagreement": {"type": "boolean", "description": "district admins only"},
+            },
+        },
+    },
+}
+
+
+# Whoever may take one of these steps on a resource may ask the decisions endpoint.
+DECISION_ACTIONS = ("resource.review_school", "resource.recommend", "resource.decide", "resource.withdraw")
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ReslibError(_("请求内容应为 JSON 对象"), code="bad_request")
+    return body
+
+
+def review_json(resource, user) -> dict:
+    """The review state; the panel's mean and grade only for the district (reviewers score blind)."""
+    panel = review.panel_summary(resource)
+    progress = {"assigned": len(panel.assignments), "scored": panel.scored, "needed": panel.needed}
+    if user.has_role("district_admin"):
+        progress.update(mean=panel.mean, grade=panel.grade, disagreement=panel.disagreement)
+    return {
+        "id": resource.id,
+        "title": resource.title,
+        "status": resource.status,
+        "status_label": resource.status_label,
+        "status_reason": resource.status_reason,
+        "school_id": resource.school_id,
+        "submitted_at": resource.submitted_at.isoformat() + "Z" if resource.submitted_at else None,
+        "review_due": resource.review_due.isoformat() if resource.review_due else None,
+        "score": resource.score,
+        "grade": resource.grade,
+        "panel": progress,
+    }
+
+
+@bp.route("/resources/<int:resource_id>/submit", methods=["POST"])
+@token_required
+def submit_resource(resource_id):
+    """Send a draft (or a returned resource) to the school for review.
+    ---
+    post:
+      summary: 提交学校审核（资源的上传者）
+      security: [{bearerAuth: []}]
+      parameters: [{name: resource_id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        200:
+          description: submitted
+          content: {application/json: {schema: {$ref: '#/components/schemas/ReviewState'}}}
+        403:
+          description: "not the owner, or not a draft or returned resource"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        409:
+          description: the file is still being processed or failed
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        422:
+          description: metadata missing; ``fields`` maps each field to its message
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+    """
+    resource = library.get_resource(resource_id)
+    review.submit(g.api_user, resource)
+    return jsonify(review_json(resource, g.api_user))
+
+
+@bp.route("/resources/<int:resource_id>/decisions", methods=["POST"])
+@token_required
+def decide_resource(resource_id):
+    """A review decision: the school's (approve, approve_and_recommend, recommend, return, reject),
+    the district's (publish, return, reject), or withdraw at either stage (the comment is the reason).
+    ---
+    post:
+      summary: 审核结论（学校审核、区级评审、撤下）
+      security: [{bearerAuth: []}]
+      parameters: [{name: resource_id, in: path, required: true, schema: {type: integer}}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [stage, decision]
+              properties:
+                stage: {type: string, enum: [school, district]}
+                decision:
+                  type: string
+                  enum: [approve, approve_and_recommend, recommend, publish, return, reject, withdraw]
+                comment:
+                  type: string
+                  description: required to reject or withdraw; to return, a comment or field_comments
+                field_comments:
+                  type: object
+                  additionalProperties: {type: string}
+                  description: "per metadata field (title, subject_id, …): what to change; with return only"
+      responses:
+        200:
+          description: the resource's review state after the decision
+          content: {application/json: {schema: {$ref: '#/components/schemas/ReviewState'}}}
+        400:
+          description: a reason missing or an unknown decision
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        403:
+          description: not allowed at this stage
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        409:
+          description: "publishing before the panel has scored, or with a failing grade"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+    """
+    resource = library.get_resource(resource_id)
+    if not any(can(g.api_user, action, resource) for action in DECISION_ACTIONS):
+        abort(403)  # before reading the body: a refusal must not depend on what was sent
+    body = _body()
+    stage, decision = body.get("stage"), body.get("decision")
+    comment, field_comments = body.get("comment") or "", body.get("field_comments")
+    if stage not in ("school", "district"):
+        raise ReslibError(_("stage 应为 school 或 district"), field="stage")
+    if decision == "withdraw":
+        review.withdraw(g.api_user, resource, comment)
+    elif stage == "school" and decision == "recommend":
+        review.recommend(g.api_user, resource)
+    elif stage == "school":
+        review.school_decision(g.api_user, resource, decision, comment, field_comments)
+    else:
+        review.decide(g.api_user, resource, decision, comment, field_comments)
+    return jsonify(review_json(resource, g.api_user))
+
+
+@bp.route("/resources/<int:resource_id>/panel", methods=["POST"])
+@token_required
+def assign_panel(resource_id):
+    """Add reviewers to the district panel of a resource in district review.
+    ---
+    post:
+      summary: 指派区级评审专家
+      security: [{bearerAuth: []}]
+      parameters: [{name: resource_id, in: path, required: true, schema: {type: integer}}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [reviewer_ids]
+              properties:
+                reviewer_ids: {type: array, items: {type: integer}, description: reviewers of other schools}
+                due: {type: string, format: date, description: "yyyy-mm-dd; default REVIEW_DAYS from today"}
+      responses:
+        200:
+          description: the resource's review state with its panel
+          content: {application/json: {schema: {$ref: '#/components/schemas/ReviewState'}}}
+        400:
+          description: "a reviewer of the resource's own school, too few reviewers, or a bad date"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        403:
+          description: "not the district admin, or not in district review"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+    """
+    resource = library.get_resource(resource_id)
+    require(g.api_user, "resource.assign_panel", resource)
+    body = _body()
+    review.assign_panel(g.api_user, resource, body.get("reviewer_ids"), body.get("due"))
+    return jsonify(review_json(resource, g.api_user))
+
+
+@bp.route("/resources/<int:resource_id>/scores", methods=["PUT"])
+@token_required
+def put_scores(resource_id):
+    """A panel member's scores, one per rubric criterion; may be revised until the district decides.
+    ---
+    put:
+      summary: 评审专家评分
+      security: [{bearerAuth: []}]
+      parameters: [{name: resource_id, in: path, required: true, schema: {type: integer}}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [scores]
+              properties:
+                scores:
+                  type: object
+                  additionalProperties: {type: number}
+                  description: "each criterion of REVIEW_RUBRIC: points from 0 to its maximum"
+                comment: {type: string}
+      responses:
+        200:
+          description: the scores as stored
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  scores: {type: object, additionalProperties: {type: number}}
+                  total: {type: number}
+                  comment: {type: string}
+                  scored_at: {type: string, format: date-time}
+        403:
+          description: "not on this resource's panel, or no longer in district review"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        422:
+          description: a criterion missing or out of range; ``fields`` maps each criterion to its message
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+    """
+    resource = library.get_resource(resource_id)
+    require(g.api_user, "resource.score", resource)
+    body = _body()
+    assignment = review.score(g.api_user, resource, body.get("scores"), body.get("comment") or "")
+    return jsonify(scores=assignment.scores, total=assignment.total, comment=assignment.comment,
+                   scored_at=assignment.scored_at.isoformat() + "Z")
+
+
+@bp.route("/review/queue")
+@token_required
+def review_queue():
+    """The review queues of the token's account, with counts.
+    ---
+    get:
+      summary: 审核队列（学校审核、区级评审、我的评审任务）
+      security: [{bearerAuth: []}]
+      parameters:
+        - name: stage
+          in: query
+          schema: {type: string, enum: [submitted, school_approved, needs_panel, ready, scoring, unscored, scored]}
+        - {name: school_id, in: query, schema: {type: integer}}
+        - {name: subject_id, in: query, schema: {type: integer}}
+      responses:
+        200:
+          description: "counts per stage (todo: waiting for this account), and each queue's items"
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  counts: {type: object, additionalProperties: {type: integer}}
+                  queues:
+                    type: object
+                    description: "school, district, reviewer: whichever this account works on"
+                    additionalProperties:
+                      type: array
+                      items:
+                        type: object
+                        properties:
+                          resource: {$ref: '#/components/schemas/ReviewState'}
+                          stage: {type: string}
+                          due: {type: string, format: date, nullable: true}
+                          overdue: {type: boolean}
+        403:
+          description: "not a school admin, reviewer or district admin"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+    """
+    require(g.api_user, "review.queue")
+    args = request.args
+    queues = review.queues_for(g.api_user, stage=args.get("stage") or None, school_id=args.get("school_id", type=int),
+                               subject_id=args.get("subject_id", type=int))
+    return jsonify(
+        counts=review.queue_counts(g.api_user),
+        queues={name: [{"resource": review_json(item.resource, g.api_user), "stage": item.stage,
+                        "due": item.due.isoformat() if item.due else None, "overdue": item.overdue}
+                       for item in items] for name, items in queues.items()},
+    )

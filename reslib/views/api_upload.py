@@ -1,0 +1,104 @@
+"""The JSON API for one's own resources: create (file or link), edit metadata, delete a draft, new version."""
+from flask import current_app, g, jsonify, request
+
+from reslib.services import library
+from reslib.views.api import bp, token_required
+from reslib.views.api_library import resource_json
+from reslib.views.upload import streamed_file_name
+
+
+@bp.route("/resources", methods=["POST"], endpoint="create_resource")
+@token_required
+def create_resource():
+    """Create a draft: from a file sent as the raw body, or a link resource from JSON.
+    ---
+    post:
+      summary: 上传文件（请求体为文件本身）或创建链接资源（JSON）
+      security: [{bearerAuth: []}]
+      parameters:
+        - {in: header, name: X-File-Name, schema: {type: string}, description: 文件名（百分号编码）}
+      requestBody:
+        content:
+          application/octet-stream: {schema: {type: string, format: binary}}
+          application/json:
+            schema:
+              type: object
+              required: [link_url]
+              properties:
+                link_url: {type: string}
+                title: {type: string}
+      responses:
+        201: {description: the new draft, content: {application/json: {schema: {$ref: '#/components/schemas/Resource'}}}}
+        409: {description: the same file is already in the library, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        413: {description: too large for its kind, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        415: {description: not a kind of file the library takes, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        422: {description: invalid metadata, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+    """
+    user = g.api_user
+    if request.is_json:
+        data = request.get_json()
+        resource = library.create_link(user, data.get("link_url", ""), data.get("title", ""))
+        metadata = {k: v for k, v in data.items() if k in library.METADATA_FIELDS and k != "link_url"}
+        if metadata:
+            library.update_metadata(user, resource, metadata)
+    else:
+        request.max_content_length = max(current_app.config["UPLOAD_MAX_BYTES"].values())
+        resource = library.create_from_upload(user, request.stream, streamed_file_name())
+    return jsonify(resource_json(resource, user)), 201
+
+
+@bp.route("/resources/<int:resource_id>", methods=["PATCH"], endpoint="update_resource")
+@token_required
+def update_resource(resource_id):
+    """Change a draft's metadata; every field is checked and nothing is saved if one is wrong.
+    ---
+    patch:
+      summary: 修改草稿或退回资源的元数据
+      security: [{bearerAuth: []}]
+      parameters: [{in: path, name: resource_id, required: true, schema: {type: integer}}]
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, description: "any of: title, description, kind, form_id, stage_id, subject_id,
+              grade_id, edition_id, category_id, chapter, section, column, created_on, copyright_holder,
+              presenters, keywords, type_code, catalogue_xml, source, licence, link_url"}
+      responses:
+        200: {description: the resource, content: {application/json: {schema: {$ref: '#/components/schemas/Resource'}}}}
+        422: {description: "invalid fields: error.fields maps each to its message", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+    """
+    resource = library.get_resource(resource_id)
+    library.update_metadata(g.api_user, resource, request.get_json(silent=True) or {})
+    return jsonify(resource_json(resource, g.api_user))
+
+
+@bp.route("/resources/<int:resource_id>", methods=["DELETE"], endpoint="delete_resource")
+@token_required
+def delete_resource(resource_id):
+    """Delete a draft that never left its owner.
+    ---
+    delete:
+      summary: 删除草稿
+      security: [{bearerAuth: []}]
+      parameters: [{in: path, name: resource_id, required: true, schema: {type: integer}}]
+      responses:
+        204: {description: deleted}
+        409: {description: not a draft, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+    """
+    library.delete_draft(g.api_user, library.get_resource(resource_id))
+    return "", 204
+
+
+@bp.route("/resources/<int:resource_id>/versions", methods=["POST"], endpoint="new_version")
+@token_required
+def new_version(resource_id):
+    """Start a new version of a resource in a library; the current one stays until the new one is approved.
+    ---
+    post:
+      summary: 创建新版本草稿
+      security: [{bearerAuth: []}]
+      parameters: [{in: path, name: resource_id, required: true, schema: {type: integer}}]
+      responses:
+        201: {description: the new version's draft, content: {application/json: {schema: {$ref: '#/components/schemas/Resource'}}}}
+    """
+    copy = library.new_version(g.api_user, library.get_resource(resource_id))
+    return jsonify(resource_json(copy, g.api_user)), 201
