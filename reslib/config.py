@@ -30,6 +30,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = False  # set True when served over HTTPS (it should be)
 PERMANENT_SESSION_LIFETIME = timedelta(hours=12)  # hard cap on a session's age
+SESSION_REFRESH_EACH_REQUEST = False  # the cap counts from sign-in; the idle check refreshes the cookie once a minute
 PROXY_FIX = 0  # number of trusted reverse proxies in front (for client addresses)
 
 # --- rate limits ------------------------------------------------------------------------

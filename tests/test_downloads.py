@@ -72,7 +72,8 @@ def test_the_download_is_an_attachment_with_the_chinese_name(reader, district):
 @pytest.mark.parametrize(("stored_name", "served_as"), [
     ("../../etc/passwd", "passwd"),
     ("..\\..\\windows\\win.ini", "win.ini"),
-    ("课件\x00.exe\r\nSet-Cookie: x=1.pdf", "课件.exeSet-Cookie: x=1.pdf"),
+    # (A NUL never reaches the database: the upload strips it, see test_upload.py; PostgreSQL refuses it.)
+    ("课件\x01.exe\r\nSet-Cookie: x=1.pdf", "课件.exeSet-Cookie: x=1.pdf"),
 ])
 def test_hostile_file_names_download_harmlessly(reader, district, stored_name, served_as):
     resource = add_resource(district.teacher_a, file_name=stored_name)
@@ -80,7 +81,7 @@ def test_hostile_file_names_download_harmlessly(reader, district, stored_name, s
     disposition = response.headers["Content-Disposition"]
     assert response.status_code == 200 and response.data
     assert "/" not in disposition.replace("UTF-8''", "") and "\\" not in disposition
-    assert not any(ch in disposition for ch in "\x00\r\n")
+    assert not any(ch in disposition for ch in "\x00\x01\r\n")
     assert not any(cookie.startswith("x=") for cookie in response.headers.getlist("Set-Cookie"))
     assert quote(served_as) in disposition or served_as in disposition
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -216,18 +216,22 @@ def start_session(user: User) -> str:
     return key
 
 
+# Built once: the statement and its cache key are reused by every request's user lookup.
+_SESSION_USER = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(LoginSession.key_hash == bindparam("key_hash"), LoginSession.ended_at.is_(None),
+           User.id == bindparam("user_id"), User.status == "active")
+    .options(joinedload(User.role_rows), joinedload(User.school))
+)
+
+
 def load_session_user(session_id: str) -> User | None:
     """Flask-Login's loader: the account behind a live login session, or None. One query on every request."""
     user_id, _sep, key = (session_id or "").partition(":")
     if not key or not user_id.isdigit():
         return None
-    user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.key_hash == _sha256(key), LoginSession.ended_at.is_(None),
-               User.id == int(user_id), User.status == "active")
-        .options(joinedload(User.role_rows), joinedload(User.school))
-    )
+    user = db.session.scalar(_SESSION_USER, {"key_hash": _sha256(key), "user_id": int(user_id)})
     if user is not None:
         user.current_session_key = key
     return user

@@ -44,6 +44,7 @@ def load_demo() -> list[dict]:
 
     make("admin", "王建国", {"district_admin"})
     make("reviewer1", "李秀英", {"reviewer", "teacher"}, SCHOOLS[1][1], "T0901")
+    make("reviewer2", "陈志强", {"reviewer", "teacher"}, SCHOOLS[4][1], "T0590")  # a panel needs two
     n = 0
     for index, (code, school, _unit) in enumerate(SCHOOLS, start=1):
         prefix = code.lower()
