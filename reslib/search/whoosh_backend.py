@@ -1,0 +1,270 @@
+"""The embedded Whoosh search backend.
+
+Writes must come from one writer at a time (the app funnels them through its queue).
+Readers keep one searcher per thread and reopen it only when the index has changed, since
+opening one costs 50–90 ms on a large index. ``Searcher.refresh()`` is not used: in
+whoosh-reloaded 2.7.5 it keeps the old segments, so updated and deleted documents come back.
+"""
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import columns, index, sorting
+from whoosh.analysis import Token as WhooshToken
+from whoosh.analysis import Tokenizer
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
+
+from reslib.search import segment
+
+TITLE_BOOST = 3.0
+TEXT_FIELDS = ("title", "description", "keywords", "presenters", "category_path", "catalogue_text")
+PINYIN_FIELDS = ("title_pinyin", "title_initials")
+# One value per document each; used for filters and facet counts.
+FACET_FIELDS = (
+    "kind", "form", "stage", "subject", "grade", "edition", "section", "column",
+    "library", "file_type", "source", "grade_result", "year",
+)
+SORT_FIELDS = {"newest": "published_at", "views": "views", "rating": "rating"}
+DESCRIPTION_EXCERPT = 160
+FIELD_SEPARATOR = "\x1f"
+
+
+class ChineseTokenizer(Tokenizer):
+    """Whoosh tokenizer over ``segment.tokens``: unit positions, character offsets. Texts
+    joined by FIELD_SEPARATOR get a position gap between them, so no phrase spans two."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, mode="", **kwargs):
+        token = WhooshToken(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for text in value.split(FIELD_SEPARATOR):
+            next_pos = start_pos
+            for piece in segment.tokens(text):
+                token.text = piece.text
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = piece.text
+                if positions:
+                    token.pos = start_pos + piece.pos
+                if chars:
+                    token.startchar = start_char + piece.start
+                    token.endchar = start_char + piece.end
+                next_pos = start_pos + piece.pos + 2
+                yield token
+            start_pos = next_pos
+            start_char += len(text) + len(FIELD_SEPARATOR)
+
+
+def _schema():
+    chinese = ChineseTokenizer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        version=STORED(),
+        # Every text field, for matching: one phrase query per query part instead of one per field.
+        content=TEXT(analyzer=chinese),
+        # The title again, for ranking title matches first and for highlighting and suggestions.
+        title=TEXT(analyzer=chinese, stored=True),
+        description=STORED(),
+        **{name: KEYWORD() for name in PINYIN_FIELDS},
+        visible_to=KEYWORD(),
+        **{name: ID(sortable=True) for name in FACET_FIELDS},
+        # Sort columns store values in a sortable unsigned form: 0 is below any value, so
+        # documents without one come last in the descending sorts.
+        published_at=DATETIME(sortable=columns.NumericColumn("Q", default=0)),
+        views=NUMERIC(int, bits=64, sortable=columns.NumericColumn("Q", default=0)),
+        rating=NUMERIC(float, sortable=columns.NumericColumn("Q", default=0)),
+    )
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float | None  # relevance; None when sorted by a field
+    # field → [(text, is_match), …]: plain text the app escapes and marks up itself
+    highlights: dict[str, list[tuple[str, bool]]]
+
+
+@dataclass
+class Results:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
+
+
+def _document(doc):
+    """Whoosh fields for one resource dict: id, version, visible_to (a token or a list), the
+    TEXT_FIELDS (keywords, presenters and category_path may be lists), FACET_FIELDS and
+    published_at (datetime), views, rating."""
+    unknown = set(doc) - {"id", "version", "visible_to", *TEXT_FIELDS, *FACET_FIELDS, *SORT_FIELDS.values()}
+    if unknown:
+        raise ValueError(f"unknown search fields: {sorted(unknown)}")
+    fields = {
+        "id": str(doc["id"]),
+        "version": str(doc.get("version", "")),
+        # Every document names who may see it; a missing entry would make it invisible.
+        "visible_to": " ".join(_as_list(doc["visible_to"])),
+    }
+    texts = [str(text) for name in TEXT_FIELDS if doc.get(name) for text in _as_list(doc[name])]
+    fields["content"] = FIELD_SEPARATOR.join(texts)
+    fields["title"] = str(doc.get("title") or "")
+    fields["description"] = str(doc.get("description") or "")
+    keys = segment.pinyin_word_keys(fields["title"])
+    fields["title_pinyin"] = " ".join(full for full, _ in keys)
+    fields["title_initials"] = " ".join(initials for _, initials in keys)
+    for name in FACET_FIELDS:
+        if doc.get(name) not in (None, ""):
+            fields[name] = str(doc[name])
+    for name in SORT_FIELDS.values():
+        if doc.get(name) is not None:
+            fields[name] = doc[name]
+    return fields
+
+
+def _phrase(fieldname, part, boost=1.0):
+    if len(part.phrase) == 1:
+        query = Term(fieldname, part.phrase[0], boost=boost)
+    else:
+        query = Phrase(fieldname, list(part.phrase), boost=boost)
+    if part.word:
+        query = AndMaybe(query, Term(fieldname, part.word, boost=boost))
+    return query
+
+
+def _match(parts, fieldname):
+    """Documents meeting every part in ``fieldname`` (or, for pinyin, in the title pinyin)."""
+    conditions = []
+    for part in parts:
+        alternatives = [_phrase(fieldname, part)]
+        if part.pinyin:
+            alternatives += [Prefix(name, part.pinyin) for name in PINYIN_FIELDS]
+        conditions.append(Or(alternatives) if len(alternatives) > 1 else alternatives[0])
+    return And(conditions)
+
+
+def _ranked_match(parts):
+    """``_match`` over all text, scoring title matches TITLE_BOOST times higher."""
+    in_title = Or([_phrase("title", part, TITLE_BOOST) for part in parts])
+    return AndMaybe(_match(parts, "content"), in_title)
+
+
+def _filter(filters, allowed):
+    """Visibility and filters, for ``Searcher.search(filter=…)``. (Inside an ``And`` as a
+    ``ConstantScoreQuery`` it loses matches in whoosh-reloaded 2.7.5.)"""
+    conditions = [Or([Term("visible_to", token) for token in allowed])]
+    for name, values in (filters or {}).items():
+        if name not in FACET_FIELDS:
+            raise ValueError(f"cannot filter on {name!r}")
+        conditions.append(Or([Term(name, str(value)) for value in _as_list(values)]))
+    return And(conditions)
+
+
+class WhooshIndex:
+    def __init__(self, path):
+        path = Path(path)
+        if index.exists_in(path):
+            self._ix = index.open_dir(path)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            self._ix = index.create_in(path, _schema())
+        self._local = threading.local()
+        self._open_searchers = {}  # thread id → searcher, so close() reaches all of them
+        self._lock = threading.Lock()
+
+    # Writing (one writer at a time) -----------------------------------------------------
+
+    def add_or_update(self, docs):
+        """Index ``docs``, replacing any document with the same id."""
+        with self._ix.writer() as writer:
+            for doc in docs:
+                writer.update_document(**_document(doc))
+
+    def remove(self, ids):
+        with self._ix.writer() as writer:
+            for doc_id in ids:
+                writer.delete_by_term("id", str(doc_id))
+
+    # Reading ----------------------------------------------------------------------------
+
+    def _searcher(self):
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None and searcher.up_to_date():
+            return searcher
+        if searcher is not None:
+            searcher.close()
+        searcher = self._ix.searcher()
+        self._local.searcher = searcher
+        with self._lock:
+            self._open_searchers[threading.get_ident()] = searcher
+        return searcher
+
+    def search(self, q, *, allowed, filters=None, sort="relevance", page=1, per_page=20, facets=()):
+        """Page ``page`` of the documents matching query text ``q`` (all documents when it has
+        no words) that carry one of the ``allowed`` visibility tokens ("public",
+        "school:<id>") and every filter value (a list means any of its values)."""
+        parts = segment.query_terms(q)
+        query = _ranked_match(parts) if parts else Every()
+        if sort == "relevance":
+            sortedby = None
+        else:
+            sortedby = [sorting.FieldFacet(SORT_FIELDS[sort], reverse=True), sorting.ScoreFacet()]
+        groupedby = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in facets}
+        results = self._searcher().search(
+            query,
+            filter=_filter(filters, allowed),
+            limit=page * per_page,
+            sortedby=sortedby,
+            groupedby=groupedby or None,
+        )
+        terms = {term for part in parts for term in (*part.phrase, part.word) if term}
+        hits = []
+        for hit in results[(page - 1) * per_page : page * per_page]:
+            title, description = hit.get("title", ""), hit.get("description", "")
+            highlights = {
+                "title": segment.highlight(title, terms),
+                "description": segment.highlight(description, terms, max_chars=DESCRIPTION_EXCERPT),
+            }
+            # Sorted by a field, Whoosh reports the sort key as the hit's score.
+            hits.append(Hit(hit["id"], hit.score if sortedby is None else None, highlights))
+        facet_counts = {
+            name: {value: count for value, count in results.groups(name).items() if value}
+            for name in facets
+        }
+        return Results(len(results), hits, facet_counts)
+
+    def suggest(self, prefix, *, allowed, limit=8):
+        """Titles for a search box as the user types ``prefix``: titles containing its Chinese
+        text, with its last Latin word (or pinyin) read as the start of a word."""
+        parts = segment.query_terms(prefix)
+        if not parts:
+            return []
+        *complete, last = parts
+        conditions = [_match(complete, "title")] if complete else []
+        if last.pinyin or (len(last.phrase) == 1 and last.phrase[0].isascii()):
+            typed = [Prefix("title", last.phrase[0])]
+            typed += [Prefix(name, last.pinyin) for name in PINYIN_FIELDS] if last.pinyin else []
+            conditions.append(Or(typed))
+        else:
+            conditions.append(_match([last], "title"))
+        hits = self._searcher().search(And(conditions), filter=_filter(None, allowed), limit=limit * 4)
+        titles = [hit["title"] for hit in hits]
+        return list(dict.fromkeys(titles))[:limit]
+
+    def doc_count(self):
+        return self._searcher().doc_count()
+
+    def ids_and_versions(self):
+        """{id: version} of every indexed document, to find missing and stale ones."""
+        return {fields["id"]: fields["version"] for fields in self._searcher().all_stored_fields()}
+
+    def close(self):
+        with self._lock:
+            for searcher in self._open_searchers.values():
+                searcher.close()
+            self._open_searchers.clear()
+        self._local = threading.local()
