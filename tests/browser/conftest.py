@@ -38,19 +38,67 @@ def browser():
 
 
 @pytest.fixture
-def live_server(tmp_path):
-    """Serve the test district (see reslib.testing.District) over real HTTP; yields the base URL."""
+def extend_district():
+    """Override in a test module to add to the test district: a function called with the District in the app context."""
+    return lambda district: None
+
+
+@pytest.fixture
+def live_app(tmp_path, extend_district):
+    """The app behind the live server, with the test district (see reslib.testing.District) in its database."""
     app = make_test_app(tmp_path)
     with app.app_context():
         db.create_all()
-        District()
+        extend_district(District())
+        db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def closing_responses(app):
+    """``app`` with each response closed as soon as its last byte is sent (one cut short: when dropped).
+    Werkzeug's development server skips closing a response when the browser resets the connection just
+    after it, as a video player does; the file left open would fail the test with a ResourceWarning."""
+
+    def respond(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+
+    return respond
+
+
+@pytest.fixture
+def live_server(live_app):
+    """Serve the live app over real HTTP; yields the base URL."""
+    server = make_server("127.0.0.1", 0, closing_responses(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
     server.server_close()
-    with app.app_context():
-        db.engine.dispose()
+
+
+@pytest.fixture
+def worker(live_app):
+    """Runs the queued tasks (media processing) as `reslib worker` does, every 0.2 s while the test lasts."""
+    queue = live_app.extensions["reslib.queue"]
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set():
+            with live_app.app_context():
+                queue.run_pending()
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join()
