@@ -86,6 +86,38 @@ def check_command(quick, sweep, sweep_older_than):
     click.echo("一致性检查通过。")
 
 
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="The admin account the resources will belong to.")
+@click.option("--school", default=None, help="学校名称: import into that school's library (default: the district library).")
+@click.option("--dry-run", is_flag=True, help="Check every row, change nothing.")
+@with_appcontext
+def import_command(file, username, school, dry_run):
+    """Import catalogue records (CSV, XLSX or JSON Lines with the national metadata standard's columns)."""
+    from reslib.services import importer
+
+    actor = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if actor is None or not actor.is_active:
+        raise click.ClickException(f"没有可用的账号 {username}")
+    try:
+        library = accounts.find_school_by_name(school).id if school else "district"
+        with click.progressbar(length=1, label="导入") as bar:
+            def progress(step, done, total):
+                bar.label, bar.length = ("检查" if step == "check" else "写入"), total
+                bar.update(done - bar.pos)
+
+            report = importer.import_records(actor, file.name, file.read_bytes(), library=library,
+                                             dry_run=dry_run, progress=progress)
+    except ReslibError as exc:
+        _fail(exc)
+    for line in report.lines:
+        click.echo(line, err=True)
+    click.echo(f"共 {report.rows} 行：新建 {report.created}，更新 {report.updated}，未变 {report.unchanged}"
+               + ("（只检查，未导入）" if report.dry_run else ""))
+    if report.errors:
+        raise SystemExit(1)
+
+
 users = click.Group("users", help="Accounts.")
 schools = click.Group("schools", help="Schools and units.")
 
@@ -195,7 +227,7 @@ def _print_report(report) -> None:
 
 
 def init_app(app) -> None:
-    for command in (init_db, demo_command, users, schools, plugins_command, worker, check_command):
+    for command in (init_db, demo_command, users, schools, plugins_command, worker, check_command, import_command):
         app.cli.add_command(command)
 
 

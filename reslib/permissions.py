@@ -134,6 +134,7 @@ RULES = {
     "resource.rate": _rate,
     "review.queue": _review_queue,
     "taxonomy.manage": _district_admin,  # subjects, grades, editions, forms, categories
+    "resources.import": _admin_of,  # bulk catalogue import; target: the school, None for the district library
 }
 
 

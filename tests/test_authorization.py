@@ -63,6 +63,7 @@ ROUTES = {
     "admin.add_term": ("POST", "/admin/taxonomy/subject", DISTRICT),
     "admin.change_term": ("POST", "/admin/taxonomy/terms/{term}/retire", DISTRICT),
     "admin.rename_term": ("POST", "/admin/taxonomy/terms/{term}/rename", DISTRICT),
+    "admin.import_resources": ("GET", "/admin/import", SCHOOL_ADMINS),
     # uploading and editing one's own resources
     "upload.page": ("GET", "/upload", UPLOADERS),
     "upload.upload_file": ("POST", "/upload/files", UPLOADERS),  # allowed = 415 (an empty file)

@@ -21,6 +21,8 @@ def menu_links(user):
         links.append({"label": _l("待审核账号"), "endpoint": "admin.verifications", "order": 61})
     if can(user, "schools.manage"):
         links.append({"label": _l("学校管理"), "endpoint": "admin.schools", "order": 70})
+    if can(user, "resources.import", user.school):
+        links.append({"label": _l("批量导入"), "endpoint": "admin.import_resources", "order": 74})
     if can(user, "taxonomy.manage"):
         links.append({"label": _l("分类词表"), "endpoint": "admin.taxonomy", "order": 75})
     if can(user, "audit.view"):

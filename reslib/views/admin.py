@@ -13,10 +13,11 @@ from reslib.models.accounts import STATUSES
 from reslib.models.library import VOCABULARIES
 from reslib.permissions import can, require
 from reslib.plugins import describe
-from reslib.services import accounts, audit, roster, vocabularies
+from reslib.services import accounts, audit, importer, roster, vocabularies
 from reslib.views import page_number, safe_next, show_error
 from reslib.views.forms import (
     ActionForm,
+    ImportForm,
     ReasonForm,
     RolesForm,
     SchoolForm,
@@ -297,3 +298,25 @@ def rename_term(term_id):
     else:
         flash(_("请填写新名称"), "error")
     return redirect(url_for("admin.taxonomy", vocabulary=term.vocabulary))
+
+
+# --- bulk import of catalogue records -------------------------------------------------------
+
+@bp.route("/import", methods=["GET", "POST"], endpoint="import_resources")
+def import_resources():
+    libraries = [("district", _("区级资源库"))] if can(current_user, "resources.import") else []
+    libraries += [(str(s.id), _("%(name)s 校本资源库", name=s.name)) for s in _schools()
+                  if can(current_user, "resources.import", s)]
+    if not libraries:
+        abort(403)
+    form = ImportForm()
+    form.library.choices = choices(libraries)
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            report = importer.import_records(current_user, upload.filename, upload.read(),
+                                             library=form.library.data, dry_run=form.dry_run.data)
+        except ReslibError as exc:
+            show_error(form, exc)
+    return render_template("admin/import.html", form=form, report=report)

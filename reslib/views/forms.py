@@ -90,3 +90,10 @@ class TokenForm(FlaskForm):
 class TermForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(_l("请填写名称")), Length(max=64)])
     parent_id = SelectField(_l("上级分类"), validate_choice=False, validators=[Optional()])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("文件（.csv、.xlsx 或 .jsonl）"), validators=[FileRequired(_l("请选择文件"))])
+    # The policy, not the list, decides who may import where: the service is asked with whatever was chosen.
+    library = SelectField(_l("导入到"), validate_choice=False, validators=[DataRequired(_l("请选择资源库"))])
+    dry_run = BooleanField(_l("只检查，不导入"))
