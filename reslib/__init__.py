@@ -120,9 +120,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from reslib.views import admin, api, auth, library, main, review, upload
+    from reslib.views import admin, api, auth, library, main, review, search, upload
 
-    for blueprint in (auth.bp, main.bp, admin.bp, api.bp, library.bp, upload.bp, review.bp):
+    for blueprint in (auth.bp, main.bp, admin.bp, api.bp, library.bp, upload.bp, review.bp, search.bp):
         app.register_blueprint(blueprint)
 
 

@@ -81,6 +81,11 @@ def check_command(quick, sweep, sweep_older_than):
         click.echo(f"缺少文件：{line}", err=True)
     for sha in report.damaged:
         click.echo(f"校验和不符：{sha}", err=True)
+    from reslib.services import search
+
+    missing, stale, orphans = search.stale_report()
+    click.echo(f"搜索索引：缺少 {len(missing)} 个，过期 {len(stale)} 个，多余 {len(orphans)} 个"
+               + ("（运行 reslib reindex 修复）" if missing or stale or orphans else "。"))
     if not report.ok:
         raise SystemExit(1)
     click.echo("一致性检查通过。")
@@ -116,6 +121,17 @@ def import_command(file, username, school, dry_run):
                + ("（只检查，未导入）" if report.dry_run else ""))
     if report.errors:
         raise SystemExit(1)
+
+
+@click.command("reindex")
+@with_appcontext
+def reindex_command():
+    """Rebuild the search index from the database. Stop the worker first: the index has one writer."""
+    from reslib.services import search
+
+    with click.progressbar(length=search.indexable_count(), label="重建索引") as bar:
+        count = search.reindex(progress=bar.update)
+    click.echo(f"已索引 {count} 个资源。")
 
 
 users = click.Group("users", help="Accounts.")
@@ -227,7 +243,8 @@ def _print_report(report) -> None:
 
 
 def init_app(app) -> None:
-    for command in (init_db, demo_command, users, schools, plugins_command, worker, check_command, import_command):
+    for command in (init_db, demo_command, users, schools, plugins_command, worker, check_command, import_command,
+                    reindex_command):
         app.cli.add_command(command)
 
 

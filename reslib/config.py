@@ -72,5 +72,9 @@ REVIEW_RUBRIC = {  # criterion: maximum points; the mean of the reviewers' total
 REVIEW_GRADE_THRESHOLDS = {"excellent": 90, "good": 75, "pass": 60}  # lowest mean total for 优 / 良 / 合格
 REVIEW_DISAGREEMENT_POINTS = 20  # totals further apart than this are flagged for the panel
 
+# --- search ---------------------------------------------------------------------------------
+SEARCH_BACKEND = "whoosh"  # or "postgres": search inside PostgreSQL, for several app servers sharing it
+SEARCH_INDEX_PATH = None  # the Whoosh index folder; None = instance/search-index
+
 # --- usage ----------------------------------------------------------------------------------
 USAGE_DEDUP_MINUTES = 30  # repeated views/downloads of one resource by one user within this count once

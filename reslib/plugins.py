@@ -8,7 +8,8 @@ from reslib import hookspecs
 
 ENTRY_POINT_GROUP = "reslib.plugins"
 # Core features written as plugins of the same API, so a newcomer sees one mechanism.
-DEFAULT_PLUGINS = ("reslib.default_plugins.navigation", "reslib.default_plugins.checks")
+DEFAULT_PLUGINS = ("reslib.default_plugins.navigation", "reslib.default_plugins.checks",
+                   "reslib.default_plugins.search_sync")
 
 
 class PluginError(RuntimeError):

@@ -85,6 +85,8 @@ ROUTES = {
     "library.rate": ("POST", "/resources/{school_approved}/rating", SCHOOL_A_MEMBERS),
     "library.progress": ("POST", "/resources/{school_approved}/progress", SCHOOL_A_MEMBERS),
     # review and grading
+    "search.results": ("GET", "/search?q=勾股", SIGNED_IN),
+    "search.suggest": ("GET", "/search/suggest?q=gg", SIGNED_IN),
     "review.queue": ("GET", "/review", REVIEW_STAFF),
     "review.detail": ("GET", "/resources/{submitted}/review", OWNER_AND_SCHOOL_STAFF),
     "review.submit": ("POST", "/resources/{draft}/submit", OWNER),

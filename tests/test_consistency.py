@@ -166,3 +166,11 @@ def _resource_titles(env) -> str:
               "with app.app_context():\n    print('\\n'.join(r.title for r in Resource.query))")
     return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60,
                           check=True).stdout
+
+
+def test_check_reports_the_search_index_out_of_step_and_reindex_mends_it(app, runner, district):
+    add_resource(district.teacher_a, status="published", title="勾股定理微课")  # never reached the queue
+    assert "搜索索引：缺少 1 个" in runner.invoke(args=["check", "--quick"]).output
+    result = runner.invoke(args=["reindex"])
+    assert result.exit_code == 0 and "已索引 1 个资源" in result.output
+    assert "搜索索引：缺少 0 个，过期 0 个，多余 0 个。" in runner.invoke(args=["check", "--quick"]).output

@@ -6,7 +6,7 @@ from reslib.errors import ReslibError
 from reslib.models.library import KINDS, STATUSES
 from reslib.permissions import require
 from reslib.services import browse as browsing
-from reslib.services import library, usage
+from reslib.services import library, search, usage
 from reslib.views import page_number
 from reslib.views.api import bp, token_required
 from reslib.views.library import download_response, preview_kind
@@ -78,12 +78,14 @@ def resource_json(r, user) -> dict:
 @token_required
 def list_resources():
     """The district library, or a school's library with school_id; filtered, sorted, a page at a time.
+    With q, a full-text search over every library the account may see, with facet counts.
     ---
     get:
-      summary: 浏览资源库（区级库，或带 school_id 的校本库）
+      summary: 浏览资源库（区级库，或带 school_id 的校本库）；带 q 时全文搜索
       security: [{bearerAuth: []}]
       parameters:
-        - {in: query, name: school_id, schema: {type: integer}, description: 校本库（仅本校师生和区管理员）}
+        - {in: query, name: q, schema: {type: string, maxLength: 100}, description: "搜索词：汉字、短语（加引号）、拼音或拼音首字母；带 q 时忽略 school_id，改用 library 筛选"}
+        - {in: query, name: school_id, schema: {type: integer}, description: 校本库（仅本校师生和区管理员；不带 q 时）}
         - {in: query, name: kind, schema: {type: string, enum: [student, teacher, research]}}
         - {in: query, name: form_id, schema: {type: integer}}
         - {in: query, name: stage_id, schema: {type: integer}}
@@ -92,7 +94,17 @@ def list_resources():
         - {in: query, name: edition_id, schema: {type: integer}}
         - {in: query, name: section, schema: {type: string}, description: 国家平台版块}
         - {in: query, name: column, schema: {type: string}, description: 国家平台栏目}
-        - {in: query, name: sort, schema: {type: string, enum: [newest, views, rating], default: newest}}
+        - {in: query, name: library, schema: {type: string}, description: "带 q 时：district 或 school:<学校编号>"}
+        - {in: query, name: form, schema: {type: string}, description: 带 q 时：资源形式名称（facets 中的值）}
+        - {in: query, name: stage, schema: {type: string}, description: 带 q 时：学段名称}
+        - {in: query, name: subject, schema: {type: string}, description: 带 q 时：学科名称}
+        - {in: query, name: grade, schema: {type: string}, description: 带 q 时：年级名称}
+        - {in: query, name: edition, schema: {type: string}, description: 带 q 时：教材版本名称}
+        - {in: query, name: file_type, schema: {type: string, enum: [video, audio, pdf, document, image, archive, link]}, description: 带 q 时}
+        - {in: query, name: source, schema: {type: string}, description: 带 q 时：来源代码}
+        - {in: query, name: grade_result, schema: {type: string, enum: [excellent, good, pass, fail]}, description: 带 q 时：评审等级}
+        - {in: query, name: year, schema: {type: string}, description: 带 q 时：入库年份，如 2023}
+        - {in: query, name: sort, schema: {type: string, enum: [relevance, newest, views, rating]}, description: "默认：带 q 时 relevance，否则 newest（relevance 仅用于搜索）"}
         - {in: query, name: page, schema: {type: integer, default: 1}}
       responses:
         200:
@@ -106,8 +118,23 @@ def list_resources():
                   total: {type: integer}
                   page: {type: integer}
                   pages: {type: integer}
+                  facets:
+                    type: object
+                    description: "带 q 时：每个筛选项的取值和数量，如 {subject: [{value: 数学, label: 数学, count: 3}]}"
+                    additionalProperties:
+                      type: array
+                      items:
+                        type: object
+                        properties: {value: {type: string}, label: {type: string}, count: {type: integer}, selected: {type: boolean}}
         403: {description: a school library of another school, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
+    if request.args.get("q", "").strip():
+        found = search.search(g.api_user, request.args["q"], filters=search.filters_from(request.args),
+                              sort=request.args.get("sort", "relevance"), page=page_number())
+        facets = {facet.name: [{"value": option.value, "label": option.label, "count": option.count,
+                                "selected": option.selected} for option in facet.options] for facet in found.facets}
+        return jsonify(items=[card_json(hit.card) for hit in found.items], total=found.total, page=found.page,
+                       pages=found.pages, facets=facets)
     page = browsing.browse(g.api_user, school_id=request.args.get("school_id", type=int), filters=request.args,
                            sort=request.args.get("sort", "newest"), page=page_number())
     return jsonify(items=[card_json(card) for card in page.items], total=page.total, page=page.page, pages=page.pages)
