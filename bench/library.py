@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.common import (BenchError, Figure, LoadResult, bench_seconds, gunicorn, measure_rate,
                           request)
-from bench.pages import TEACHER, against, hello, run_cli, log_in, reslib_instance
+from bench.pages import TEACHER, against, hello, log_in, reslib_instance, run_cli
 from bench.sendfile_server import sendfile_server
 
 STUDENT = {"username": "dc02.s1", "password": "Dongchang#2026"}  # an account `reslib demo` creates
@@ -43,10 +43,10 @@ def figures() -> list[Figure]:
                                         _blob_path(env, sha))
             upload = _upload_figure(port, token)
         # As in pages.py: hello-world on both sides of the pages, the faster one is the baseline.
-        hello = max(before, hello(), key=lambda result: result.rate)
+        baseline = max(before, hello(), key=lambda result: result.rate)
     return [
-        against(hello, "GET /library (student)", library),
-        against(hello, "GET /resources/<id> (student)", resource),
+        against(baseline, "GET /library (student)", library),
+        against(baseline, "GET /resources/<id> (student)", resource),
         download,
         upload,
     ]
