@@ -3,10 +3,11 @@
 Each rule answers for an active (verified, not disabled) account; anonymous and inactive
 accounts may do nothing here. A plugin can refuse through the ``can_access`` hook, never grant.
 """
-from flask import abort, current_app
+from flask import abort
 
 from reslib.models import Resource, ReviewAssignment, School, User
 from reslib.models.library import VISIBLE_STATUSES
+from reslib.plugins import hooks
 
 
 def _district_admin(user, target=None):
@@ -106,6 +107,16 @@ def _review_queue(user, target=None) -> bool:
     return user.has_role("school_admin", "reviewer", "district_admin")
 
 
+def _review_view(user, resource) -> bool:
+    """The review page, the workflow and processing failures: the owner, and reviewing staff who may see it."""
+    return _resource_view(user, resource) and (resource.owner_id == user.id or _review_queue(user))
+
+
+def _school_library(user, school) -> bool:
+    """A school's library is for its members and the district, as resource.view is for its resources."""
+    return user.school_id == school.id or user.has_role("district_admin")
+
+
 RULES = {
     "library.use": lambda user, target=None: True,  # every verified account
     "account.view": _self_or_admin,  # profile page, masked personal data
@@ -133,6 +144,8 @@ RULES = {
     "resource.withdraw": _withdraw,
     "resource.rate": _rate,
     "review.queue": _review_queue,
+    "review.view": _review_view,  # target: the Resource
+    "library.school": _school_library,  # target: the School
     "taxonomy.manage": _district_admin,  # subjects, grades, editions, forms, categories
     "resources.import": _admin_of,  # bulk catalogue import; target: the school, None for the district library
 }
@@ -145,7 +158,7 @@ def can(user, action: str, target=None) -> bool:
         return False
     if not RULES[action](user, target):
         return False
-    verdict = current_app.extensions["reslib.plugins"].hook.can_access(user=user, action=action, target=target)
+    verdict = hooks().can_access(user=user, action=action, target=target)
     return verdict is not False
 
 

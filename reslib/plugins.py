@@ -3,6 +3,7 @@ import importlib
 from importlib.metadata import entry_points
 
 import pluggy
+from flask import current_app
 
 from reslib import hookspecs
 
@@ -10,6 +11,11 @@ ENTRY_POINT_GROUP = "reslib.plugins"
 # Core features written as plugins of the same API, so a newcomer sees one mechanism.
 DEFAULT_PLUGINS = ("reslib.default_plugins.navigation", "reslib.default_plugins.checks",
                    "reslib.default_plugins.search_sync")
+
+
+def hooks():
+    """The current app's hooks, to call one: ``hooks().resource_changed(resource=…, change=…, actor=…)``."""
+    return current_app.extensions["reslib.plugins"].hook
 
 
 class PluginError(RuntimeError):

@@ -9,6 +9,8 @@ from flask_babel import get_translations
 from flask_login import current_user
 from markupsafe import Markup
 
+from reslib.plugins import hooks
+
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -45,7 +47,7 @@ def template_ngettext(singular: str, plural: str, n: int) -> str:
 
 def nav_links() -> list[dict]:
     links = []
-    for batch in current_app.extensions["reslib.plugins"].hook.menu_links(user=current_user):
+    for batch in hooks().menu_links(user=current_user):
         links.extend(batch or [])
     links.sort(key=lambda link: link.get("order", 100))
     return [{"label": link["label"], "url": url_for(link["endpoint"]), "endpoint": link["endpoint"]} for link in links]
@@ -53,7 +55,7 @@ def nav_links() -> list[dict]:
 
 def plugin_panels(hook_name: str, **kwargs) -> list[Markup]:
     """Fragments plugins return from a rendering hook, flattened, in plugin order."""
-    hook = getattr(current_app.extensions["reslib.plugins"].hook, hook_name)
+    hook = getattr(hooks(), hook_name)
     panels = []
     for result in hook(**kwargs):
         panels.extend(result if isinstance(result, list | tuple) else [result])

@@ -37,6 +37,17 @@ TABLE = {
     "resource.decide": {"district_review": {"admin"}},
     "resource.withdraw": {"school_approved": {"admin.a", "admin"}, "published": {"admin"}},
     "resource.rate": {"school_approved": SCHOOL_A, "published": EVERYONE},
+    # the review page: the owner, and reviewing staff (school admins, reviewers, the district) who may see it
+    "review.view": {
+        "draft": {"teacher.a", "admin"},
+        "submitted": OWNER_AND_SCHOOL_STAFF,
+        "school_approved": OWNER_AND_SCHOOL_STAFF | {"reviewer.a"},
+        "district_review": OWNER_AND_SCHOOL_STAFF | {"reviewer"},
+        "published": {"teacher.a", "admin.a", "admin.b", "reviewer", "reviewer.a", "admin"},
+        "returned": OWNER_AND_SCHOOL_STAFF,
+        "rejected": OWNER_AND_SCHOOL_STAFF,
+        "withdrawn": OWNER_AND_SCHOOL_STAFF,
+    },
 }
 
 

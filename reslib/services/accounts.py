@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +15,7 @@ from reslib.extensions import db
 from reslib.models import ROLES, ApiToken, LoginSession, RosterEntry, School, User, UserRole, utcnow
 from reslib.models.accounts import SCHOOL_ROLES, SELF_REGISTER_ROLES
 from reslib.permissions import require
+from reslib.plugins import hooks
 from reslib.services import audit
 from reslib.services.tables import xlsx_bytes
 from reslib.services.identity import (
@@ -26,10 +27,6 @@ from reslib.services.identity import (
 )
 
 TOKEN_PREFIX = "rl_"
-
-
-def _hooks():
-    return current_app.extensions["reslib.plugins"].hook
 
 
 def _sha256(text: str) -> str:
@@ -116,9 +113,9 @@ def register(*, username, password, real_name, role, school_id, identifier, id_n
         mark_verified(user, None)
         audit.record("account.verified", target=user, school_id=school.id, detail="roster match")
     db.session.commit()
-    _hooks().account_changed(user=user, change="registered", actor=None)
+    hooks().account_changed(user=user, change="registered", actor=None)
     if matched:
-        _hooks().account_changed(user=user, change="verified", actor=None)
+        hooks().account_changed(user=user, change="verified", actor=None)
     return user
 
 
@@ -145,7 +142,7 @@ def create_user(*, username, password, real_name, roles, school_name=None, ident
     db.session.add(user)
     audit.record("account.created", actor=actor, target=user, detail=",".join(sorted(roles)))
     db.session.commit()
-    _hooks().account_changed(user=user, change="verified", actor=actor)
+    hooks().account_changed(user=user, change="verified", actor=actor)
     return user
 
 
@@ -263,7 +260,7 @@ def verify(actor: User, user: User) -> None:
     mark_verified(user, actor)
     audit.record("account.verified", actor=actor, target=user)
     db.session.commit()
-    _hooks().account_changed(user=user, change="verified", actor=actor)
+    hooks().account_changed(user=user, change="verified", actor=actor)
 
 
 def reject(actor: User, user: User, reason: str) -> None:
@@ -276,7 +273,7 @@ def reject(actor: User, user: User, reason: str) -> None:
     user.status, user.status_reason = "rejected", reason[:255]
     audit.record("account.rejected", actor=actor, target=user, detail=reason)
     db.session.commit()
-    _hooks().account_changed(user=user, change="rejected", actor=actor)
+    hooks().account_changed(user=user, change="rejected", actor=actor)
 
 
 def disable(actor: User, user: User, reason: str) -> None:
@@ -290,7 +287,7 @@ def disable(actor: User, user: User, reason: str) -> None:
     _end_all_sessions(user)
     audit.record("account.disabled", actor=actor, target=user, detail=reason)
     db.session.commit()
-    _hooks().account_changed(user=user, change="disabled", actor=actor)
+    hooks().account_changed(user=user, change="disabled", actor=actor)
 
 
 def enable(actor: User, user: User) -> None:
@@ -300,7 +297,7 @@ def enable(actor: User, user: User) -> None:
     user.status, user.status_reason = "active", None
     audit.record("account.enabled", actor=actor, target=user)
     db.session.commit()
-    _hooks().account_changed(user=user, change="enabled", actor=actor)
+    hooks().account_changed(user=user, change="enabled", actor=actor)
 
 
 def unlock(actor: User, user: User) -> None:
@@ -320,7 +317,7 @@ def transfer(actor: User, user: User, school_id) -> None:
     user.school_id = school.id
     audit.record("account.transferred", actor=actor, target=user, school_id=school.id, detail=f"{old} → {school.name}")
     db.session.commit()
-    _hooks().account_changed(user=user, change="transferred", actor=actor)
+    hooks().account_changed(user=user, change="transferred", actor=actor)
 
 
 def set_roles(actor: User, user: User, roles) -> None:
@@ -336,7 +333,7 @@ def set_roles(actor: User, user: User, roles) -> None:
     user.set_roles(roles)
     audit.record("account.roles_changed", actor=actor, target=user, detail=f"{before} → {','.join(sorted(roles))}")
     db.session.commit()
-    _hooks().account_changed(user=user, change="roles_changed", actor=actor)
+    hooks().account_changed(user=user, change="roles_changed", actor=actor)
 
 
 def _temporary_password() -> str:
@@ -355,7 +352,7 @@ def reset_password(actor: User, user: User) -> str:
     _end_all_sessions(user)
     audit.record("password.reset", actor=actor, target=user)
     db.session.commit()
-    _hooks().account_changed(user=user, change="password_reset", actor=actor)
+    hooks().account_changed(user=user, change="password_reset", actor=actor)
     return temporary
 
 
@@ -388,13 +385,6 @@ def accounts_query(actor: User, *, school_id=None, status=None, role=None, q=Non
         like = f"%{q.strip()}%"
         stmt = stmt.where(User.username.ilike(like) | User.real_name.like(like) | User.identifier.ilike(like))
     return stmt
-
-
-def count_pending(school_id=None) -> int:
-    stmt = select(func.count(User.id)).where(User.status == "pending")
-    if school_id is not None:
-        stmt = stmt.where(User.school_id == school_id)
-    return db.session.scalar(stmt)
 
 
 def export_school_accounts(actor: User, school: School) -> bytes:

@@ -7,13 +7,14 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from reslib import national
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.jobs import queue
 from reslib.models import Resource, Term
 from reslib.models.library import KINDS, LICENCES, SOURCES, TYPE_CODES, VISIBLE_STATUSES
-from reslib.national import columns as national_columns
 from reslib.permissions import can, require
+from reslib.plugins import hooks
 from reslib.services import audit
 from reslib.services.storage import BlobStore
 
@@ -33,10 +34,6 @@ class MetadataInvalid(ReslibError):
 def store() -> BlobStore:
     app = current_app
     return BlobStore(app.config.get("STORAGE_PATH") or f"{app.instance_path}/files")
-
-
-def hooks():
-    return current_app.extensions["reslib.plugins"].hook
 
 
 def get_resource(resource_id) -> Resource:
@@ -205,7 +202,7 @@ def clean_metadata(data: dict, resource: Resource) -> tuple[dict, dict]:
         errors["title"] = _("请填写资源标题")
     section = values.get("section", resource.section)
     column = values.get("column", resource.column)
-    if column and column not in national_columns(section):
+    if column and not national.is_valid(section, column):
         errors["column"] = _("栏目“%(column)s”不属于版块“%(section)s”", column=column, section=section)
     if "link_url" in values and resource.file_sha256:
         errors["link_url"] = _("上传了文件的资源不能再改成链接")
@@ -245,7 +242,7 @@ def _clean(field: str, raw):
     if field == "link_url":
         return check_link(text) if text else None
     if field == "section":
-        if text and not national_columns(text):
+        if text and not national.columns(text):
             raise ReslibError(_("请从列表中选择"))
         return text
     return text  # column: checked against its section by the caller

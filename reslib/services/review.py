@@ -18,6 +18,7 @@ from reslib.models import Resource, ReviewAssignment, ReviewDecision, User, User
 from reslib.models.base import utcnow
 from reslib.models.library import GRADES
 from reslib.permissions import can, require
+from reslib.plugins import hooks
 from reslib.services import audit, library
 from reslib.templating import LOCAL_ZONE
 
@@ -371,14 +372,7 @@ def latest_return(resource: Resource) -> ReviewDecision | None:
 
 def checks_for(resource: Resource) -> list[dict]:
     """Every finding of every plugin's review_checks (the core's own included), flattened."""
-    return [finding for findings in library.hooks().review_checks(resource=resource) for finding in findings or []]
-
-
-def require_review_view(user, resource: Resource) -> None:
-    """The review page: the owner, and reviewing staff who may see the resource."""
-    require(user, "resource.view", resource)
-    if resource.owner_id != user.id:
-        require(user, "review.queue")
+    return [finding for findings in hooks().review_checks(resource=resource) for finding in findings or []]
 
 
 # --- queues ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import RosterEntry, School, Unit, User
 from reslib.permissions import require
+from reslib.plugins import hooks
 from reslib.services import audit
 from reslib.services.accounts import mark_verified
 from reslib.services.identity import normalise_identifier, normalise_real_name
@@ -99,9 +100,8 @@ def import_roster(actor, school: School, filename: str, data: bytes, *, dry_run:
     audit.record("roster.imported", actor=actor, target=f"school:{school.id}", school_id=school.id,
                  detail=f"{filename}: +{report.created} ~{report.updated} ✓{report.verified}")
     db.session.commit()
-    hook = current_app.extensions["reslib.plugins"].hook
     for user in newly_verified:
-        hook.account_changed(user=user, change="verified", actor=actor)
+        hooks().account_changed(user=user, change="verified", actor=actor)
     return report
 
 

@@ -12,6 +12,7 @@ from reslib.models import Rating, Resource, UsageEvent
 from reslib.models.base import utcnow
 from reslib.models.library import USAGE_KINDS
 from reslib.permissions import require
+from reslib.plugins import hooks
 from reslib.services import library
 
 PREVIEW_MILESTONES = (25, 50, 75, 100)  # per cent of a video or audio played
@@ -27,7 +28,7 @@ def record(user, resource: Resource, kind: str, progress: int | None = None) -> 
     if event is None:
         return None
     db.session.commit()
-    library.hooks().usage_recorded(event=event)
+    hooks().usage_recorded(event=event)
     return event
 
 
@@ -85,7 +86,7 @@ def rate(user, resource: Resource, stars, comment: str = "") -> Rating:
     event = _new_event(user, resource, "rate", None)
     db.session.commit()
     if event is not None:
-        library.hooks().usage_recorded(event=event)
+        hooks().usage_recorded(event=event)
     return rating
 
 

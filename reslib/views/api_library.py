@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 
 from reslib.errors import ReslibError
 from reslib.models.library import KINDS, STATUSES
-from reslib.permissions import require
+from reslib.permissions import can, require
 from reslib.services import browse as browsing
 from reslib.services import library, search, usage
 from reslib.views import page_number
@@ -67,7 +67,7 @@ def resource_json(r, user) -> dict:
         "rating": {"average": average, "count": rated, "distribution": {str(s): n for s, n in distribution.items()}},
         "links": _links(r),
     }
-    if browsing.may_open_review(user, r):  # the workflow is the owner's and the reviewers' business
+    if can(user, "review.view", r):  # the workflow is the owner's and the reviewers' business
         data["processing"] = {"state": r.processing, "label": r.processing_label, "step": r.processing_step,
                               "error": r.processing_error}
         data["status_reason"] = r.status_reason

@@ -81,7 +81,7 @@ def _resource_page(resource, rating_form, status=200):
         "library/resource.html", resource=resource, rating_form=rating_form, action_form=ActionForm(),
         counts=usage.counts(resource), average=average, rated=rated, distribution=distribution,
         comments=usage.comments(resource), catalogue=browsing.catalogue_outline(resource.catalogue_xml),
-        preview=preview_kind(resource), may_review=browsing.may_open_review(current_user, resource),
+        preview=preview_kind(resource), may_review=can(current_user, "review.view", resource),
         may_edit=can(current_user, "resource.edit", resource),
         may_new_version=can(current_user, "resource.new_version", resource),
         may_rate=can(current_user, "resource.rate", resource),

@@ -133,7 +133,7 @@ def detail(resource_id):
 
 def _detail_page(resource, status=200, **posted):
     """The review page; ``posted`` is the form just sent back with its errors and what was typed."""
-    review.require_review_view(current_user, resource)
+    require(current_user, "review.view", resource)
     allowed = {name: can(current_user, action, resource) for name, action in ACTIONS.items()}
     panel = review.panel_summary(resource)
     own = next((a for a in panel.assignments if a.reviewer_id == current_user.id), None)
