@@ -1,10 +1,10 @@
 """The JSON API for one's own resources: create (file or link), edit metadata, delete a draft, new version."""
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from reslib.services import library
 from reslib.views.api import bp, token_required
 from reslib.views.api_library import resource_json
-from reslib.views.upload import streamed_file_name
+from reslib.views.upload import allow_large_body, streamed_file_name
 
 
 @bp.route("/resources", methods=["POST"], endpoint="create_resource")
@@ -42,7 +42,7 @@ def create_resource():
         if metadata:
             library.update_metadata(user, resource, metadata)
     else:
-        request.max_content_length = max(current_app.config["UPLOAD_MAX_BYTES"].values())
+        allow_large_body()
         resource = library.create_from_upload(user, request.stream, streamed_file_name())
     return jsonify(resource_json(resource, user)), 201
 

@@ -35,8 +35,12 @@ def allow_large_body() -> None:
 @bp.route("/upload")
 def page():
     require(current_user, "resource.upload")
-    caps = {kind: cap // 1024**2 for kind, cap in current_app.config["UPLOAD_MAX_BYTES"].items()}
-    return render_template("upload/upload.html", link_form=LinkForm(), caps=caps)
+    return _upload_page(LinkForm())
+
+
+def _upload_page(link_form, status=200):
+    caps_mb = {kind: cap // 1024**2 for kind, cap in current_app.config["UPLOAD_MAX_BYTES"].items()}
+    return render_template("upload/upload.html", link_form=link_form, caps=caps_mb), status
 
 
 @bp.route("/upload/files", methods=["POST"])
@@ -63,8 +67,7 @@ def link():
         else:
             flash(_("已创建链接资源，请补全信息后提交审核"), "success")
             return redirect(url_for("upload.edit", resource_id=resource.id))
-    caps = {kind: cap // 1024**2 for kind, cap in current_app.config["UPLOAD_MAX_BYTES"].items()}
-    return render_template("upload/upload.html", link_form=form, caps=caps), 422
+    return _upload_page(form, 422)
 
 
 @bp.route("/my/resources")
