@@ -4,6 +4,8 @@ Web requests only enqueue, after their transaction commits; `reslib worker` runs
 Plugins add tasks through the ``register_jobs`` hook.
 """
 import os
+import threading
+from contextlib import contextmanager
 from functools import wraps
 
 from huey import RedisHuey, SqliteHuey, crontab
@@ -20,12 +22,20 @@ class JobQueue:
         else:
             self.huey = SqliteHuey("reslib", filename=url or os.path.join(app.instance_path, "queue.db"), results=False)
         self.tasks = {}
+        self._batched = set()  # names of the tasks that take a list of items
+        self._gathering = threading.local()  # per thread: {task name: [items]} inside batch(), else None
 
-    def task(self, name: str, **options):
-        """Decorator: register ``fn`` as the task ``name``; it runs in an app context in the worker."""
+    def task(self, name: str, *, batched: bool = False, **options):
+        """Decorator: register ``fn`` as the task ``name``; it runs in an app context in the worker.
+
+        A ``batched`` task takes one argument, a list of items: ``enqueue(name, item)`` queues it with
+        that one item, or, inside ``batch()``, adds the item to a list queued once when the block ends,
+        so a bulk change costs the worker one run instead of one per item."""
 
         def decorator(fn):
             self.tasks[name] = self.huey.task(name=name, **options)(self._in_app(fn))
+            if batched:
+                self._batched.add(name)
             return fn
 
         return decorator
@@ -41,7 +51,30 @@ class JobQueue:
 
     def enqueue(self, name: str, *args) -> None:
         """Queue the task ``name``; call only after the change it works on is committed."""
-        self.tasks[name](*args)
+        if name not in self._batched:
+            self.tasks[name](*args)
+            return
+        (item,) = args
+        gathered = getattr(self._gathering, "tasks", None)
+        if gathered is None:
+            self.tasks[name]([item])
+        else:
+            gathered.setdefault(name, []).append(item)
+
+    @contextmanager
+    def batch(self):
+        """Within the block, gather the items of batched tasks; at its end (even by an error: what was
+        enqueued follows a commit) queue each such task once with its items. Nested blocks join the outer one."""
+        if getattr(self._gathering, "tasks", None) is not None:
+            yield
+            return
+        self._gathering.tasks = {}
+        try:
+            yield
+        finally:
+            gathered, self._gathering.tasks = self._gathering.tasks, None
+            for name, items in gathered.items():
+                self.tasks[name](items)
 
     def run_pending(self) -> int:
         """Run every queued task here and now (the worker's job; used by ``reslib worker --drain`` and tests)."""

@@ -2,6 +2,7 @@
 provides two fixtures: ``index``, an index holding CORPUS shared by the module's tests, and
 ``open_index``, which opens an index on an empty store of the test's own (calling it again opens
 the same store, as a restarted app would)."""
+import random
 import threading
 from datetime import datetime
 
@@ -137,6 +138,30 @@ class SearchCases:
         assert search_index.doc_count() == 1
         # Opened again, the index keeps its documents.
         assert open_index().ids_and_versions() == {"1": "v2"}
+
+    def test_filters_follow_index_changes(self, open_index):
+        # Same visibility and filter before and after a write: what passed the filter then must not be reused.
+        search_index = open_index()
+        search_index.add_or_update([CORPUS[5]])
+        assert ids(search_index.search("勾股", allowed=["school:1"], filters={"subject": "数学"})) == [6]
+        search_index.add_or_update([dict(CORPUS[0], visible_to="school:1")])
+        assert ids(search_index.search("勾股", allowed=["school:1"], filters={"subject": "数学"})) == [1, 6]
+        search_index.add_or_update([dict(CORPUS[5], subject="语文")])
+        assert ids(search_index.search("勾股", allowed=["school:1"], filters={"subject": "数学"})) == [1]
+
+    def test_relevance_total_counts_every_match_beyond_the_page(self, open_index):
+        # Hundreds of matches of uneven strength: once the top of the ranking is settled, weak matches can
+        # no longer reach the page, yet the total must count every one of them, as the sorted search does.
+        rng = random.Random(1)
+        words = ["八年级", "九年级", "数学", "勾股定理", "教学设计", "复习", "课件", "练习", "人教版", "单元"]
+        docs = [dict(id=n, title="".join(rng.sample(words, 3)), description="，".join(rng.sample(words, 5)),
+                     visible_to="public") for n in range(1, 401)]
+        search_index = open_index()
+        search_index.add_or_update(docs)
+        for query in ("八年级", "教学设计"):
+            expected = sum(query in doc["title"] + doc["description"] for doc in docs)
+            assert search_index.search(query, allowed=["public"], per_page=5).total == expected
+            assert search_index.search(query, allowed=["public"], sort="newest", per_page=5).total == expected
 
     def test_searching_from_several_threads(self, index):
         totals = []

@@ -268,6 +268,19 @@ def test_thousands_of_rows_import_in_batches_with_progress(district):
     assert ("check", 1000, 3000) in seen and seen[-1] == ("write", 3000, 3000)
 
 
+def test_each_written_batch_reaches_search_through_one_queued_sync(app, district):
+    from reslib.jobs import queue
+    from reslib.services import search
+
+    report = import_records(district.district_admin, "目录.csv", csv_bytes([record(n) for n in range(1500)]),
+                            library="district")
+    assert report.created == 1500
+    assert queue().pending_count() == 2  # one sync per committed batch of 1000, not one per record
+    assert queue().run_pending() == 2
+    assert search.index().doc_count() == 1500
+    assert search.search(district.student_a, "飞机发动机原理 第1499讲").total == 1
+
+
 def test_the_command_imports_and_is_idempotent(runner, district, tmp_path):
     path = tmp_path / "目录.csv"
     path.write_bytes(csv_bytes([record(1), record(2)]))

@@ -7,12 +7,15 @@ whoosh-reloaded 2.7.5 it keeps the old segments, so updated and deleted document
 """
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import columns, index, sorting
+from whoosh.collectors import FilterCollector, TopCollector
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
+from whoosh.idsets import BitSet
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
 
@@ -28,6 +31,9 @@ FACET_FIELDS = (
 )
 SORT_FIELDS = {"newest": "published_at", "views": "views", "rating": "rating"}
 DESCRIPTION_EXCERPT = 160
+# Documents matching a filter (visibility and facet values), kept per searcher: a user's visibility
+# filter is the same for every query they type, and building it again is most of a query's time.
+FILTER_CACHE_SIZE = 64
 FIELD_SEPARATOR = "\x1f"
 
 
@@ -153,6 +159,12 @@ def _ranked_match(parts):
     return AndMaybe(_match(parts, "content"), in_title)
 
 
+def _filter_key(filters, allowed):
+    return (tuple(sorted(allowed)),
+            tuple(sorted((name, tuple(sorted(str(value) for value in _as_list(values))))
+                         for name, values in (filters or {}).items())))
+
+
 def _filter(filters, allowed):
     """Visibility and filters, for ``Searcher.search(filter=…)``. (Inside an ``And`` as a
     ``ConstantScoreQuery`` it loses matches in whoosh-reloaded 2.7.5.)"""
@@ -199,9 +211,24 @@ class WhooshIndex:
             searcher.close()
         searcher = self._ix.searcher()
         self._local.searcher = searcher
+        self._local.filters = OrderedDict()  # filter key → doc numbers in this searcher
         with self._lock:
             self._open_searchers[threading.get_ident()] = searcher
         return searcher
+
+    def _filter_docs(self, searcher, filters, allowed):
+        """The document numbers passing ``_filter(filters, allowed)`` in ``searcher``, cached per searcher."""
+        cache = self._local.filters
+        key = _filter_key(filters, allowed)
+        docs = cache.get(key)
+        if docs is None:
+            docs = cache[key] = BitSet(searcher.docs_for_query(_filter(filters, allowed)),
+                                       size=searcher.doc_count_all())
+            if len(cache) > FILTER_CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return docs
 
     def search(self, q, *, allowed, filters=None, sort="relevance", page=1, per_page=20, facets=()):
         """Page ``page`` of the documents matching query text ``q`` (all documents when it has
@@ -214,13 +241,19 @@ class WhooshIndex:
         else:
             sortedby = [sorting.FieldFacet(SORT_FIELDS[sort], reverse=True), sorting.ScoreFacet()]
         groupedby = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in facets}
-        results = self._searcher().search(
-            query,
-            filter=_filter(filters, allowed),
-            limit=page * per_page,
-            sortedby=sortedby,
-            groupedby=groupedby or None,
-        )
+        searcher = self._searcher()
+        allow = self._filter_docs(searcher, filters, allowed)
+        if not allow:  # Whoosh reads an empty filter as no filter at all
+            return Results(0, [], {name: {} for name in facets})
+        if sortedby or groupedby:
+            collector = searcher.collector(limit=page * per_page, sortedby=sortedby, groupedby=groupedby or None,
+                                           filter=allow)
+        else:
+            # Whoosh's own top-N collector skips low-scoring blocks and prunes query branches, and then
+            # counts the total in a second pass over every match; scoring every match counts as it goes.
+            collector = FilterCollector(TopCollector(page * per_page, usequality=False, replace=0), allow=allow)
+        searcher.search_with_collector(query, collector)
+        results = collector.results()
         terms = {term for part in parts for term in (*part.phrase, part.word) if term}
         hits = []
         for hit in results[(page - 1) * per_page : page * per_page]:
@@ -251,7 +284,11 @@ class WhooshIndex:
             conditions.append(Or(typed))
         else:
             conditions.append(_match([last], "title"))
-        hits = self._searcher().search(And(conditions), filter=_filter(None, allowed), limit=limit * 4)
+        searcher = self._searcher()
+        allow = self._filter_docs(searcher, None, allowed)
+        if not allow:  # as in search()
+            return []
+        hits = searcher.search(And(conditions), filter=allow, limit=limit * 4)
         titles = [hit["title"] for hit in hits]
         return list(dict.fromkeys(titles))[:limit]
 

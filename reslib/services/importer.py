@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.jobs import queue
 from reslib.models import Resource, ReviewDecision, School, Term
 from reslib.models.base import utcnow
 from reslib.models.library import KINDS, SOURCES, TYPE_CODES, VISIBLE_STATUSES
@@ -293,6 +294,8 @@ def _update(actor, batch: list[tuple[int, dict]]) -> None:
 
 
 def _tell_plugins(actor, ids: list[int], change: str) -> None:
-    """After the batch's commit, which expired it: one query reloads the batch rather than one per resource."""
-    for resource in db.session.scalars(select(Resource).where(Resource.id.in_(ids))).all():
-        changed(resource, change, actor)
+    """After the batch's commit, which expired it: one query reloads the batch rather than one per resource,
+    and the tasks plugins queue for it are queued once for the whole batch."""
+    with queue().batch():
+        for resource in db.session.scalars(select(Resource).where(Resource.id.in_(ids))).all():
+            changed(resource, change, actor)
