@@ -9,11 +9,11 @@ exits 1 when a group could not be measured at all.
 import sys
 import traceback
 
-from bench import library, pages, search
+from bench import catalogue, library, pages, search
 from bench.common import BenchError, bench_seconds, print_table, write_results
 
 # Each group is a function returning its list of Figures; a new group is a new module added here.
-GROUPS = [pages.figures, library.figures, search.figures]
+GROUPS = [pages.figures, library.figures, catalogue.figures, search.figures]
 
 
 def main() -> int:
