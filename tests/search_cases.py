@@ -149,6 +149,21 @@ class SearchCases:
         search_index.add_or_update([dict(CORPUS[5], subject="语文")])
         assert ids(search_index.search("勾股", allowed=["school:1"], filters={"subject": "数学"})) == [1]
 
+    def test_facet_counts_follow_writes_across_several_segments(self, open_index):
+        search_index = open_index()
+        for doc in CORPUS[:4]:  # one write each
+            search_index.add_or_update([doc])
+
+        def counts():
+            return search_index.search("", allowed=EVERYONE, facets=["subject", "grade"]).facets
+
+        assert counts() == {"subject": {"数学": 3, "道德与法治": 1}, "grade": {"八年级": 2, "九年级": 2}}
+        search_index.add_or_update([dict(CORPUS[0], subject="物理")])
+        search_index.remove([2])
+        assert counts() == {"subject": {"数学": 2, "物理": 1}, "grade": {"八年级": 2, "九年级": 1}}
+        assert search_index.search("勾股", allowed=EVERYONE, facets=["subject"]).facets == {
+            "subject": {"数学": 2, "物理": 1}}
+
     def test_relevance_total_counts_every_match_beyond_the_page(self, open_index):
         # Hundreds of matches of uneven strength: once the top of the ranking is settled, weak matches can
         # no longer reach the page, yet the total must count every one of them, as the sorted search does.

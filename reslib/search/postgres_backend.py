@@ -8,6 +8,8 @@ positions, so in very long texts a phrase far into the text may not be found; it
 characters still are.
 """
 
+from itertools import islice
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -36,6 +38,7 @@ from reslib.search.whoosh_backend import (
     Results,
 )
 
+WRITE_CHUNK = 1000  # documents per INSERT … ON CONFLICT statement
 MAX_POSITION = 16383  # the largest tsvector position; PostgreSQL stores larger ones as this
 
 # The table's one definition: the migration and create_schema() both create it from here.
@@ -164,17 +167,16 @@ class PostgresIndex:
     # Writing ----------------------------------------------------------------------------
 
     def add_or_update(self, docs):
-        """Index ``docs``, replacing any document with the same id."""
-        rows = {row["id"]: row for row in map(_row, docs)}  # of one id twice, the last one counts
-        if not rows:
-            return
+        """Index ``docs`` (any iterable, read in chunks), replacing any document with the same id."""
         statement = insert(SEARCH_DOCUMENT)
         statement = statement.on_conflict_do_update(
             index_elements=[_doc.id],
             set_={column.name: statement.excluded[column.name] for column in _doc if column.name != "id"},
         )
+        rows = map(_row, docs)
         with self._engine.begin() as connection:
-            connection.execute(statement, list(rows.values()))
+            while chunk := {row["id"]: row for row in islice(rows, WRITE_CHUNK)}:  # of one id twice, the last counts
+                connection.execute(statement, list(chunk.values()))
 
     def remove(self, ids):
         with self._engine.begin() as connection:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import columns, index, sorting
-from whoosh.collectors import FilterCollector, TopCollector
+from whoosh.collectors import SortingCollector, TopCollector, WrappingCollector
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
 from whoosh.idsets import BitSet
@@ -176,6 +176,44 @@ def _filter(filters, allowed):
     return And(conditions)
 
 
+def _bitmap(docnums, size) -> int:
+    """The document numbers as bits of an int, so that counting the intersection of two sets is one
+    ``(a & b).bit_count()`` in C."""
+    bits = bytearray(size // 8 + 1)
+    for docnum in docnums:
+        bits[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _segment_facet_masks(reader):
+    """{facet field: {value: bit mask of the segment's document numbers holding it}} for one segment."""
+    size = reader.doc_count_all()
+    return {name: {term.decode(): _bitmap(reader.postings(name, term).all_ids(), size)
+                   for term in reader.lexicon(name)}
+            for name in FACET_FIELDS}
+
+
+class _Matches(WrappingCollector):
+    """Passes each match ``allow`` holds on to ``child``, which ranks them, and marks it in a bit mask
+    of document numbers, from which come the total and the facet counts."""
+
+    def __init__(self, child, allow, doc_count):
+        super().__init__(child)
+        self.allow = allow
+        self.bits = bytearray(doc_count // 8 + 1)
+
+    def collect_matches(self):
+        child, allow, bits, offset = self.child, self.allow, self.bits, self.offset
+        for sub_docnum in child.matches():
+            docnum = offset + sub_docnum
+            if docnum in allow:
+                bits[docnum >> 3] |= 1 << (docnum & 7)
+                child.collect(sub_docnum)
+
+    def matched(self) -> int:
+        return int.from_bytes(self.bits, "little")
+
+
 class WhooshIndex:
     def __init__(self, path):
         path = Path(path)
@@ -186,6 +224,7 @@ class WhooshIndex:
             self._ix = index.create_in(path, _schema())
         self._local = threading.local()
         self._open_searchers = {}  # thread id → searcher, so close() reaches all of them
+        self._segment_masks = {}  # segment id → facet masks of its documents, see _facet_masks
         self._lock = threading.Lock()
 
     # Writing (one writer at a time) -----------------------------------------------------
@@ -212,6 +251,7 @@ class WhooshIndex:
         searcher = self._ix.searcher()
         self._local.searcher = searcher
         self._local.filters = OrderedDict()  # filter key → doc numbers in this searcher
+        self._local.facet_masks = None  # see _facet_masks
         with self._lock:
             self._open_searchers[threading.get_ident()] = searcher
         return searcher
@@ -230,28 +270,53 @@ class WhooshIndex:
             cache.move_to_end(key)
         return docs
 
+    def _facet_masks(self, searcher):
+        """{facet field: {value: bit mask of the searcher's document numbers holding it}}. Built from
+        masks per segment, which outlive searchers: a segment never changes once written (a write adds
+        segments or merges them into new ones), so after a write only the new segments are read."""
+        masks = self._local.facet_masks
+        if masks is not None:
+            return masks
+        masks = {name: {} for name in FACET_FIELDS}
+        live = {}
+        for leaf, offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            if not hasattr(reader, "segment"):  # an empty index has no segment
+                continue
+            segment_id = reader.segment().segment_id()
+            with self._lock:
+                segment_masks = self._segment_masks.get(segment_id)
+            if segment_masks is None:
+                segment_masks = _segment_facet_masks(reader)
+            live[segment_id] = segment_masks
+            for name, values in segment_masks.items():
+                for value, mask in values.items():
+                    masks[name][value] = masks[name].get(value, 0) | (mask << offset)
+        with self._lock:
+            self._segment_masks.update(live)
+            for segment_id in set(self._segment_masks) - set(live):  # merged away
+                del self._segment_masks[segment_id]
+        self._local.facet_masks = masks
+        return masks
+
     def search(self, q, *, allowed, filters=None, sort="relevance", page=1, per_page=20, facets=()):
         """Page ``page`` of the documents matching query text ``q`` (all documents when it has
         no words) that carry one of the ``allowed`` visibility tokens ("public",
         "school:<id>") and every filter value (a list means any of its values)."""
         parts = segment.query_terms(q)
         query = _ranked_match(parts) if parts else Every()
-        if sort == "relevance":
-            sortedby = None
-        else:
-            sortedby = [sorting.FieldFacet(SORT_FIELDS[sort], reverse=True), sorting.ScoreFacet()]
-        groupedby = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in facets}
         searcher = self._searcher()
         allow = self._filter_docs(searcher, filters, allowed)
         if not allow:  # Whoosh reads an empty filter as no filter at all
             return Results(0, [], {name: {} for name in facets})
-        if sortedby or groupedby:
-            collector = searcher.collector(limit=page * per_page, sortedby=sortedby, groupedby=groupedby or None,
-                                           filter=allow)
+        if sort == "relevance":
+            # Whoosh's own top-N collector would skip low-scoring blocks and prune query branches;
+            # every match must be seen here, to count it and its facet values.
+            ranking = TopCollector(page * per_page, usequality=False, replace=0)
         else:
-            # Whoosh's own top-N collector skips low-scoring blocks and prunes query branches, and then
-            # counts the total in a second pass over every match; scoring every match counts as it goes.
-            collector = FilterCollector(TopCollector(page * per_page, usequality=False, replace=0), allow=allow)
+            ranking = SortingCollector([sorting.FieldFacet(SORT_FIELDS[sort], reverse=True), sorting.ScoreFacet()],
+                                       limit=page * per_page)
+        collector = _Matches(ranking, allow, searcher.doc_count_all())
         searcher.search_with_collector(query, collector)
         results = collector.results()
         terms = {term for part in parts for term in (*part.phrase, part.word) if term}
@@ -263,12 +328,14 @@ class WhooshIndex:
                 "description": segment.highlight(description, terms, max_chars=DESCRIPTION_EXCERPT),
             }
             # Sorted by a field, Whoosh reports the sort key as the hit's score.
-            hits.append(Hit(hit["id"], hit.score if sortedby is None else None, highlights))
+            hits.append(Hit(hit["id"], hit.score if sort == "relevance" else None, highlights))
+        matched = collector.matched()
+        masks = self._facet_masks(searcher) if facets else {}
         facet_counts = {
-            name: {value: count for value, count in results.groups(name).items() if value}
+            name: {value: count for value, mask in masks[name].items() if (count := (matched & mask).bit_count())}
             for name in facets
         }
-        return Results(len(results), hits, facet_counts)
+        return Results(matched.bit_count(), hits, facet_counts)
 
     def suggest(self, prefix, *, allowed, limit=8):
         """Titles for a search box as the user types ``prefix``: titles containing its Chinese

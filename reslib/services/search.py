@@ -398,18 +398,20 @@ def reindex(progress=None) -> int:
     the worker stopped (see the module docstring)."""
     backend = index()
     indexed = set()
-    last_id = 0
-    while True:
-        batch = list(db.session.scalars(_with_terms(
-            select(Resource).where(Resource.status.in_(VISIBLE_STATUSES), Resource.id > last_id)
-            .order_by(Resource.id).limit(REINDEX_BATCH))))
-        if not batch:
-            break
-        backend.add_or_update(_documents(batch))
-        indexed.update(str(resource.id) for resource in batch)
-        last_id = batch[-1].id
-        if progress is not None:
-            progress(len(batch))
+
+    def documents():
+        last_id = 0
+        while batch := list(db.session.scalars(_with_terms(
+                select(Resource).where(Resource.status.in_(VISIBLE_STATUSES), Resource.id > last_id)
+                .order_by(Resource.id).limit(REINDEX_BATCH)))):
+            yield from _documents(batch)
+            indexed.update(str(resource.id) for resource in batch)
+            last_id = batch[-1].id
+            if progress is not None:
+                progress(len(batch))
+
+    # One write for everything: Whoosh then leaves one segment, where a write per batch leaves many to merge.
+    backend.add_or_update(documents())
     orphans = [doc_id for doc_id in backend.ids_and_versions() if doc_id not in indexed]
     if orphans:
         backend.remove(orphans)
