@@ -178,6 +178,15 @@ class SearchCases:
             assert search_index.search(query, allowed=["public"], per_page=5).total == expected
             assert search_index.search(query, allowed=["public"], sort="newest", per_page=5).total == expected
 
+    def test_rebuild_replaces_everything_in_one_write(self, open_index):
+        search_index = open_index()
+        search_index.add_or_update(CORPUS[:3])
+        search_index.rebuild(doc for doc in (dict(CORPUS[0], version="v2"), CORPUS[3]))  # any iterable
+        assert search_index.ids_and_versions() == {"1": "v2", "4": "v1"}
+        assert ids(search_index.search("勾股", allowed=EVERYONE)) == [1, 4]
+        search_index.rebuild([])
+        assert search_index.doc_count() == 0
+
     def test_searching_from_several_threads(self, index):
         totals = []
 

@@ -104,6 +104,11 @@ def test_highlight_marks_merged_matches_as_plain_segments():
     ]
 
 
+def test_highlight_marks_latin_terms_only_as_whole_words_in_any_case_or_width():
+    assert highlight("Python与PY2022、ｐｙ和Py", {"py"}) == [
+        ("Python与PY2022、", False), ("ｐｙ", True), ("和", False), ("Py", True)]
+
+
 def test_highlight_excerpt_around_the_first_match():
     text = "前" * 100 + "勾股定理" + "后" * 100
     segments = highlight(text, {"勾股"}, max_chars=40)

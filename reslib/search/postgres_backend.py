@@ -168,15 +168,25 @@ class PostgresIndex:
 
     def add_or_update(self, docs):
         """Index ``docs`` (any iterable, read in chunks), replacing any document with the same id."""
+        with self._engine.begin() as connection:
+            self._write(connection, docs)
+
+    def rebuild(self, docs):
+        """Replace everything in the index with ``docs``, in one transaction."""
+        with self._engine.begin() as connection:
+            connection.execute(SEARCH_DOCUMENT.delete())
+            self._write(connection, docs)
+
+    @staticmethod
+    def _write(connection, docs):
         statement = insert(SEARCH_DOCUMENT)
         statement = statement.on_conflict_do_update(
             index_elements=[_doc.id],
             set_={column.name: statement.excluded[column.name] for column in _doc if column.name != "id"},
         )
         rows = map(_row, docs)
-        with self._engine.begin() as connection:
-            while chunk := {row["id"]: row for row in islice(rows, WRITE_CHUNK)}:  # of one id twice, the last counts
-                connection.execute(statement, list(chunk.values()))
+        while chunk := {row["id"]: row for row in islice(rows, WRITE_CHUNK)}:  # of one id twice, the last counts
+            connection.execute(statement, list(chunk.values()))
 
     def remove(self, ids):
         with self._engine.begin() as connection:

@@ -17,6 +17,7 @@ from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
 from whoosh.idsets import BitSet
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.writing import CLEAR
 from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
 
 from reslib.search import segment
@@ -234,6 +235,17 @@ class WhooshIndex:
         with self._ix.writer() as writer:
             for doc in docs:
                 writer.update_document(**_document(doc))
+
+    def rebuild(self, docs):
+        """Replace everything in the index with ``docs``, in one write that leaves one segment."""
+        writer = self._ix.writer()
+        try:
+            for doc in docs:
+                writer.add_document(**_document(doc))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=CLEAR)  # the new segment only: every earlier one is dropped
 
     def remove(self, ids):
         with self._ix.writer() as writer:

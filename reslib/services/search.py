@@ -392,30 +392,26 @@ def indexable_count() -> int:
 
 
 def reindex(progress=None) -> int:
-    """Rebuild the index from the database: every library resource written again, anything else removed.
+    """Rebuild the index from the database: the library resources replace everything it held, in one write.
     ``progress(n)`` is called after each batch with the number just indexed (e.g. a click progress bar's
     ``update``; ``indexable_count()`` is the total). Returns how many resources were indexed. Run it with
     the worker stopped (see the module docstring)."""
-    backend = index()
-    indexed = set()
+    indexed = 0
 
     def documents():
+        nonlocal indexed
         last_id = 0
         while batch := list(db.session.scalars(_with_terms(
                 select(Resource).where(Resource.status.in_(VISIBLE_STATUSES), Resource.id > last_id)
                 .order_by(Resource.id).limit(REINDEX_BATCH)))):
             yield from _documents(batch)
-            indexed.update(str(resource.id) for resource in batch)
+            indexed += len(batch)
             last_id = batch[-1].id
             if progress is not None:
                 progress(len(batch))
 
-    # One write for everything: Whoosh then leaves one segment, where a write per batch leaves many to merge.
-    backend.add_or_update(documents())
-    orphans = [doc_id for doc_id in backend.ids_and_versions() if doc_id not in indexed]
-    if orphans:
-        backend.remove(orphans)
-    return len(indexed)
+    index().rebuild(documents())
+    return indexed
 
 
 def stale_report() -> tuple[list[int], list[int], list[int]]:
