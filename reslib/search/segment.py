@@ -15,6 +15,7 @@ tokenizer uses character offsets as positions, which breaks every phrase query.)
 import logging
 import re
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -73,8 +74,11 @@ def _runs(text):
         yield match.group(1) is not None, match.group(), match.start()
 
 
-def tokens(text: str) -> list[Token]:
-    """Index tokens of ``text`` in position order (see the module docstring)."""
+@lru_cache(maxsize=1024)
+def tokens(text: str) -> tuple[Token, ...]:
+    """Index tokens of ``text`` in position order (see the module docstring). Kept for recent texts:
+    a document's title is indexed twice (in all text and on its own), vocabulary names on every
+    empty search."""
     found = set()
     pos = 0
     previous = None  # the previous unit, when it is a Chinese character
@@ -93,7 +97,7 @@ def tokens(text: str) -> list[Token]:
             if end - start >= 3:
                 found.add(Token(word, pos + start, offset + start, offset + end))
         pos += len(run)
-    return sorted(found, key=lambda token: (token.pos, token.end, token.text))
+    return tuple(sorted(found, key=lambda token: (token.pos, token.end, token.text)))
 
 
 def _chain(text) -> tuple[str, ...]:
