@@ -4,6 +4,11 @@ Writes must come from one writer at a time (the app funnels them through its que
 Readers keep one searcher per thread and reopen it only when the index has changed, since
 opening one costs 50–90 ms on a large index. ``Searcher.refresh()`` is not used: in
 whoosh-reloaded 2.7.5 it keeps the old segments, so updated and deleted documents come back.
+
+A query's cost is in Python per matching document, so what does not depend on the query is kept:
+the documents passing each visibility and filter combination (per searcher) and each facet value's
+documents (per segment). Every match is scored, which counts the total on the way; facet counts are
+then the matches intersected with each value's documents, as bit masks.
 """
 
 import threading
@@ -12,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import columns, index, sorting
-from whoosh.collectors import SortingCollector, TopCollector, WrappingCollector
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
-from whoosh.idsets import BitSet
+from whoosh.collectors import SortingCollector, TopCollector, WrappingCollector
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.writing import CLEAR
+from whoosh.idsets import BitSet
 from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
+from whoosh.writing import CLEAR
 
 from reslib.search import segment
 
