@@ -18,6 +18,7 @@ from bench.pages import against, hello, log_in, reslib_instance, run_cli
 
 IMPORT_TARGET = 10_000  # records a minute, indexing included
 SEARCH_PAGE_TARGET = 0.15  # of hello-world's rate
+SLOWEST_RATE = 10  # records a second: an import or indexing slower than this is given up as broken
 ADMIN = "admin"  # the demo's district admin, who imports into the district library
 SEARCH_QUERY = "勾股定理"
 HEADER = ["资源标题", "资源简介", "关键词", "主讲人", "版权方", "创建时间", "学段", "学科", "年级", "教材版本",
@@ -30,9 +31,10 @@ def figures() -> list[Figure]:
         cli = str(Path(sys.executable).parent / "reslib")
         catalogue = Path(workdir, "目录.csv")
         _write_catalogue(catalogue, count)
+        timeout = max(600, count / SLOWEST_RATE)
         start = time.perf_counter()
-        run_cli([cli, "import", str(catalogue), "--as", ADMIN], env)
-        run_cli([cli, "worker", "--drain"], env)
+        run_cli([cli, "import", str(catalogue), "--as", ADMIN], env, timeout)
+        run_cli([cli, "worker", "--drain"], env, timeout)
         seconds = time.perf_counter() - start
         report = run_cli([cli, "check"], env)  # fails unless every imported record is in the index
         if "缺少 0 个，过期 0 个" not in report:

@@ -78,11 +78,11 @@ def reslib_instance():
         shutil.rmtree(instance, ignore_errors=True)
 
 
-def run_cli(cmd: list[str], env: dict) -> str:
+def run_cli(cmd: list[str], env: dict, timeout: float = CLI_TIMEOUT) -> str:
     try:
-        done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT)
+        done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"{' '.join(cmd)} did not finish within {CLI_TIMEOUT} s") from exc
+        raise BenchError(f"{' '.join(cmd)} did not finish within {timeout:.0f} s") from exc
     if done.returncode != 0:
         raise BenchError(f"{' '.join(cmd)} failed with status {done.returncode}:\n{done.stdout}{done.stderr}")
     return done.stdout
