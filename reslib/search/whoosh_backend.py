@@ -12,7 +12,6 @@ then the matches intersected with each value's documents, as bit masks.
 """
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
 from whoosh.collectors import SortingCollector, TopCollector, WrappingCollector
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.idsets import BitSet
 from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
 from whoosh.writing import CLEAR
 
@@ -37,9 +35,8 @@ FACET_FIELDS = (
 )
 SORT_FIELDS = {"newest": "published_at", "views": "views", "rating": "rating"}
 DESCRIPTION_EXCERPT = 160
-# Documents matching a filter (visibility and facet values), kept per searcher: a user's visibility
-# filter is the same for every query they type, and building it again is most of a query's time.
-FILTER_CACHE_SIZE = 64
+# Fields whose values' documents are kept as bit masks: filters and facet counts come from them.
+MASKED_FIELDS = ("visible_to", *FACET_FIELDS)
 FIELD_SEPARATOR = "\x1f"
 
 
@@ -165,21 +162,11 @@ def _ranked_match(parts):
     return AndMaybe(_match(parts, "content"), in_title)
 
 
-def _filter_key(filters, allowed):
-    return (tuple(sorted(allowed)),
-            tuple(sorted((name, tuple(sorted(str(value) for value in _as_list(values))))
-                         for name, values in (filters or {}).items())))
-
-
-def _filter(filters, allowed):
-    """Visibility and filters, for ``Searcher.search(filter=…)``. (Inside an ``And`` as a
-    ``ConstantScoreQuery`` it loses matches in whoosh-reloaded 2.7.5.)"""
-    conditions = [Or([Term("visible_to", token) for token in allowed])]
-    for name, values in (filters or {}).items():
-        if name not in FACET_FIELDS:
-            raise ValueError(f"cannot filter on {name!r}")
-        conditions.append(Or([Term(name, str(value)) for value in _as_list(values)]))
-    return And(conditions)
+def _any_of(value_masks: dict, values) -> int:
+    mask = 0
+    for value in values:
+        mask |= value_masks.get(value, 0)
+    return mask
 
 
 def _bitmap(docnums, size) -> int:
@@ -191,28 +178,28 @@ def _bitmap(docnums, size) -> int:
     return int.from_bytes(bits, "little")
 
 
-def _segment_facet_masks(reader):
-    """{facet field: {value: bit mask of the segment's document numbers holding it}} for one segment."""
+def _segment_masks(reader):
+    """{field: {value: bit mask of the segment's document numbers holding it}} for MASKED_FIELDS."""
     size = reader.doc_count_all()
     return {name: {term.decode(): _bitmap(reader.postings(name, term).all_ids(), size)
                    for term in reader.lexicon(name)}
-            for name in FACET_FIELDS}
+            for name in MASKED_FIELDS}
 
 
 class _Matches(WrappingCollector):
-    """Passes each match ``allow`` holds on to ``child``, which ranks them, and marks it in a bit mask
-    of document numbers, from which come the total and the facet counts."""
+    """Passes each match that the bit mask ``allow`` (bytes) holds on to ``child``, which ranks them,
+    and marks it in a bit mask of document numbers, from which come the total and the facet counts."""
 
-    def __init__(self, child, allow, doc_count):
+    def __init__(self, child, allow: bytes):
         super().__init__(child)
         self.allow = allow
-        self.bits = bytearray(doc_count // 8 + 1)
+        self.bits = bytearray(len(allow))
 
     def collect_matches(self):
         child, allow, bits, offset = self.child, self.allow, self.bits, self.offset
         for sub_docnum in child.matches():
             docnum = offset + sub_docnum
-            if docnum in allow:
+            if allow[docnum >> 3] & (1 << (docnum & 7)):
                 bits[docnum >> 3] |= 1 << (docnum & 7)
                 child.collect(sub_docnum)
 
@@ -230,7 +217,7 @@ class WhooshIndex:
             self._ix = index.create_in(path, _schema())
         self._local = threading.local()
         self._open_searchers = {}  # thread id → searcher, so close() reaches all of them
-        self._segment_masks = {}  # segment id → facet masks of its documents, see _facet_masks
+        self._segment_masks = {}  # segment id → value masks of its documents, see _masks
         self._lock = threading.Lock()
 
     # Writing (one writer at a time) -----------------------------------------------------
@@ -267,45 +254,32 @@ class WhooshIndex:
             searcher.close()
         searcher = self._ix.searcher()
         self._local.searcher = searcher
-        self._local.filters = OrderedDict()  # filter key → doc numbers in this searcher
-        self._local.facet_masks = None  # see _facet_masks
+        self._local.masks = None  # see _masks
         with self._lock:
             self._open_searchers[threading.get_ident()] = searcher
         return searcher
 
-    def _filter_docs(self, searcher, filters, allowed):
-        """The document numbers passing ``_filter(filters, allowed)`` in ``searcher``, cached per searcher."""
-        cache = self._local.filters
-        key = _filter_key(filters, allowed)
-        docs = cache.get(key)
-        if docs is None:
-            docs = cache[key] = BitSet(searcher.docs_for_query(_filter(filters, allowed)),
-                                       size=searcher.doc_count_all())
-            if len(cache) > FILTER_CACHE_SIZE:
-                cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
-        return docs
-
-    def _facet_masks(self, searcher):
-        """{facet field: {value: bit mask of the searcher's document numbers holding it}}. Built from
-        masks per segment, which outlive searchers: a segment never changes once written (a write adds
-        segments or merges them into new ones), so after a write only the new segments are read."""
-        masks = self._local.facet_masks
+    def _masks(self, searcher):
+        """{field: {value: bit mask of the searcher's document numbers holding it}} for MASKED_FIELDS.
+        Built from masks per segment, which outlive searchers and are shared by threads: a segment never
+        changes once written (a write adds segments or merges them into new ones; a deleted document
+        stays in its segment's masks but never matches), so after a write only new segments are read."""
+        masks = self._local.masks
         if masks is not None:
             return masks
-        masks = {name: {} for name in FACET_FIELDS}
+        masks = {name: {} for name in MASKED_FIELDS}
         live = {}
         for leaf, offset in searcher.leaf_searchers():
             reader = leaf.reader()
-            if not hasattr(reader, "segment"):  # an empty index has no segment
-                continue
-            segment_id = reader.segment().segment_id()
-            with self._lock:
-                segment_masks = self._segment_masks.get(segment_id)
-            if segment_masks is None:
-                segment_masks = _segment_facet_masks(reader)
-            live[segment_id] = segment_masks
+            segment = reader.segment() if hasattr(reader, "segment") else None
+            if segment is None:  # an empty index's reader: nothing to keep
+                segment_masks = _segment_masks(reader)
+            else:
+                with self._lock:
+                    segment_masks = self._segment_masks.get(segment.segment_id())
+                if segment_masks is None:
+                    segment_masks = _segment_masks(reader)
+                live[segment.segment_id()] = segment_masks
             for name, values in segment_masks.items():
                 for value, mask in values.items():
                     masks[name][value] = masks[name].get(value, 0) | (mask << offset)
@@ -313,8 +287,19 @@ class WhooshIndex:
             self._segment_masks.update(live)
             for segment_id in set(self._segment_masks) - set(live):  # merged away
                 del self._segment_masks[segment_id]
-        self._local.facet_masks = masks
+        self._local.masks = masks
         return masks
+
+    def _allowed(self, searcher, filters, allowed) -> bytes:
+        """The bit mask of documents carrying one of the ``allowed`` visibility tokens and every filter
+        (a list of values means any of them), as bytes for quick lookups while collecting."""
+        masks = self._masks(searcher)
+        mask = _any_of(masks["visible_to"], allowed)
+        for name, values in (filters or {}).items():
+            if name not in FACET_FIELDS:
+                raise ValueError(f"cannot filter on {name!r}")
+            mask &= _any_of(masks[name], [str(value) for value in _as_list(values)])
+        return mask.to_bytes(searcher.doc_count_all() // 8 + 1, "little")
 
     def search(self, q, *, allowed, filters=None, sort="relevance", page=1, per_page=20, facets=()):
         """Page ``page`` of the documents matching query text ``q`` (all documents when it has
@@ -323,9 +308,7 @@ class WhooshIndex:
         parts = segment.query_terms(q)
         query = _ranked_match(parts) if parts else Every()
         searcher = self._searcher()
-        allow = self._filter_docs(searcher, filters, allowed)
-        if not allow:  # Whoosh reads an empty filter as no filter at all
-            return Results(0, [], {name: {} for name in facets})
+        allow = self._allowed(searcher, filters, allowed)
         if sort == "relevance":
             # Whoosh's own top-N collector would skip low-scoring blocks and prune query branches;
             # every match must be seen here, to count it and its facet values.
@@ -333,7 +316,7 @@ class WhooshIndex:
         else:
             ranking = SortingCollector([sorting.FieldFacet(SORT_FIELDS[sort], reverse=True), sorting.ScoreFacet()],
                                        limit=page * per_page)
-        collector = _Matches(ranking, allow, searcher.doc_count_all())
+        collector = _Matches(ranking, allow)
         searcher.search_with_collector(query, collector)
         results = collector.results()
         terms = {term for part in parts for term in (*part.phrase, part.word) if term}
@@ -347,7 +330,7 @@ class WhooshIndex:
             # Sorted by a field, Whoosh reports the sort key as the hit's score.
             hits.append(Hit(hit["id"], hit.score if sort == "relevance" else None, highlights))
         matched = collector.matched()
-        masks = self._facet_masks(searcher) if facets else {}
+        masks = self._masks(searcher)
         facet_counts = {
             name: {value: count for value, mask in masks[name].items() if (count := (matched & mask).bit_count())}
             for name in facets
@@ -369,11 +352,9 @@ class WhooshIndex:
         else:
             conditions.append(_match([last], "title"))
         searcher = self._searcher()
-        allow = self._filter_docs(searcher, None, allowed)
-        if not allow:  # as in search()
-            return []
-        hits = searcher.search(And(conditions), filter=allow, limit=limit * 4)
-        titles = [hit["title"] for hit in hits]
+        collector = _Matches(TopCollector(limit * 4), self._allowed(searcher, None, allowed))
+        searcher.search_with_collector(And(conditions), collector)
+        titles = [hit["title"] for hit in collector.results()]
         return list(dict.fromkeys(titles))[:limit]
 
     def doc_count(self):
