@@ -200,6 +200,28 @@ class SearchCases:
             thread.join()
         assert totals == [4, 4, 4, 4]
 
+    def test_writing_from_several_threads_loses_nothing(self, open_index):
+        """The worker runs tasks on several threads: writes at the same time take turns."""
+        search_index = open_index()
+        failures = []
+        start = threading.Barrier(4)
+
+        def write(thread):
+            docs = [dict(id=thread * 100 + n, title=f"并发写入 第{thread}组", visible_to="public") for n in range(60)]
+            start.wait()
+            try:
+                search_index.add_or_update(docs)
+            except Exception as exc:  # reported by the assertion below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=write, args=(thread,)) for thread in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert search_index.search("并发写入", allowed=EVERYONE).total == 240
+
     def test_unknown_document_fields_are_refused(self, open_index):
         with pytest.raises(ValueError, match="titel"):
             open_index().add_or_update([dict(id=9, titel="错字", visible_to="public")])

@@ -1,6 +1,8 @@
 """The embedded Whoosh search backend.
 
-Writes must come from one writer at a time (the app funnels them through its queue).
+Writes must come from one writer at a time (the app funnels them through its queue). A process's
+threads take turns (the worker runs several), and a writer waits up to WRITE_WAIT for another
+process's lock (``reslib reindex``) before giving up with ``whoosh.index.LockError``.
 Readers keep one searcher per thread and reopen it only when the index has changed, since
 opening one costs 50–90 ms on a large index. ``Searcher.refresh()`` is not used: in
 whoosh-reloaded 2.7.5 it keeps the old segments, so updated and deleted documents come back.
@@ -12,6 +14,7 @@ then the matches intersected with each value's documents, as bit masks.
 """
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,7 @@ DESCRIPTION_EXCERPT = 160
 # Fields whose values' documents are kept as bit masks: filters and facet counts come from them.
 MASKED_FIELDS = ("visible_to", *FACET_FIELDS)
 FIELD_SEPARATOR = "\x1f"
+WRITE_WAIT = 30.0  # seconds a writer waits for another process to release the index
 
 
 class ChineseTokenizer(Tokenizer):
@@ -219,28 +223,42 @@ class WhooshIndex:
         self._open_searchers = {}  # thread id → searcher, so close() reaches all of them
         self._segment_masks = {}  # segment id → value masks of its documents, see _masks
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # Whoosh's own lock fails at once; this one waits
 
     # Writing (one writer at a time) -----------------------------------------------------
 
+    @contextmanager
+    def _writer(self, mergetype=None):
+        """The index's writer, committed when the block ends, cancelled if it raises."""
+        with self._write_lock:
+            writer = self._ix.writer(timeout=WRITE_WAIT)
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=mergetype)
+
     def add_or_update(self, docs):
         """Index ``docs``, replacing any document with the same id."""
-        with self._ix.writer() as writer:
-            for doc in docs:
-                writer.update_document(**_document(doc))
+        documents = [_document(doc) for doc in docs]
+        if not documents:
+            return
+        with self._writer() as writer:
+            # The documents replaced are found in one query: update_document() would open a searcher
+            # over every segment for each document.
+            writer.delete_by_query(Or([Term("id", document["id"]) for document in documents]))
+            for document in documents:
+                writer.add_document(**document)
 
     def rebuild(self, docs):
         """Replace everything in the index with ``docs``, in one write that leaves one segment."""
-        writer = self._ix.writer()
-        try:
+        with self._writer(mergetype=CLEAR) as writer:  # the new segment only: every earlier one is dropped
             for doc in docs:
                 writer.add_document(**_document(doc))
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=CLEAR)  # the new segment only: every earlier one is dropped
 
     def remove(self, ids):
-        with self._ix.writer() as writer:
+        with self._writer() as writer:
             for doc_id in ids:
                 writer.delete_by_term("id", str(doc_id))
 
