@@ -164,22 +164,26 @@ def query_terms(text: str) -> list[QueryPart]:
     return list(dict.fromkeys(parts))
 
 
-def _pinyin_words(title):
-    """(full pinyin, initials) of each word of ``title``, in order."""
+@lru_cache(maxsize=65536)
+def _word_pinyin(word: str) -> tuple[str, str]:
+    """(full pinyin, initials) of one Chinese word. Kept for every word seen: a district's titles
+    share a vocabulary of a few thousand words, and pypinyin costs far more than the lookup."""
     from pypinyin import lazy_pinyin  # deferred: importing pypinyin takes about 0.3 s
 
+    # One syllable per character, read within the word (so 重庆 is chongqing); a character
+    # without pinyin contributes nothing.
+    syllables = lazy_pinyin(word, errors=lambda chars: [""] * len(chars))
+    return "".join(syllables), "".join(syllable[:1] for syllable in syllables)
+
+
+def _pinyin_words(title):
+    """(full pinyin, initials) of each word of ``title``, in order."""
     words = []
     for chinese, run, _ in _runs(title):
-        if not chinese:
+        if chinese:
+            words += [_word_pinyin(word) for word in jieba_tokenizer().lcut(run)]
+        else:
             words.append((run.lower(), run.lower()))
-            continue
-        # One syllable per character; a character without pinyin contributes nothing.
-        syllables = lazy_pinyin(run, errors=lambda chars: [""] * len(chars))
-        start = 0
-        for word in jieba_tokenizer().lcut(run):
-            word_syllables = syllables[start : start + len(word)]
-            words.append(("".join(word_syllables), "".join(s[:1] for s in word_syllables)))
-            start += len(word)
     return words
 
 
