@@ -12,6 +12,7 @@ from werkzeug.exceptions import Forbidden
 from reslib import hookimpl
 from reslib.extensions import db
 from reslib.models import AuditEvent, Resource, ReviewDecision, Term
+from reslib.services import importer
 from reslib.services.importer import import_records
 from reslib.testing import add_resource, csrf_token, login
 
@@ -268,15 +269,18 @@ def test_thousands_of_rows_import_in_batches_with_progress(district):
     assert ("check", 1000, 3000) in seen and seen[-1] == ("write", 3000, 3000)
 
 
-def test_each_written_batch_reaches_search_through_one_queued_sync(app, district):
+@pytest.mark.parametrize("index_batch_size, syncs", [(importer.INDEX_BATCH_SIZE, 1), (1000, 2)])
+def test_written_rows_reach_search_through_one_queued_sync_per_index_batch(app, district, monkeypatch,
+                                                                          index_batch_size, syncs):
     from reslib.jobs import queue
     from reslib.services import search
 
+    monkeypatch.setattr(importer, "INDEX_BATCH_SIZE", index_batch_size)
     report = import_records(district.district_admin, "目录.csv", csv_bytes([record(n) for n in range(1500)]),
                             library="district")
     assert report.created == 1500
-    assert queue().pending_count() == 2  # one sync per committed batch of 1000, not one per record
-    assert queue().run_pending() == 2
+    assert queue().pending_count() == syncs  # not one per record, nor one per commit of 1000
+    assert queue().run_pending() == syncs
     assert search.index().doc_count() == 1500
     assert search.search(district.student_a, "飞机发动机原理 第1499讲").total == 1
 

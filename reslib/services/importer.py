@@ -57,6 +57,9 @@ LABELS = {resource_field: COLUMNS[column][0] for column, resource_field in FIELD
 
 MAX_ROWS = 200_000  # rows in one file
 BATCH_SIZE = 1000  # rows per commit
+# Rows per search index write (a whole number of commits). Each write leaves the Whoosh index a segment,
+# and merging segments costs about as much as indexing: fewer, larger writes leave fewer to merge.
+INDEX_BATCH_SIZE = 10_000
 # Where a record already in the library may be: withdrawn ones too, so re-importing never brings back a copy.
 LIBRARY_STATUSES = (*VISIBLE_STATUSES, "withdrawn")
 
@@ -100,11 +103,14 @@ def import_records(actor, filename: str, data: bytes, *, library: str | int, dry
     batches = [(create, new[i:i + BATCH_SIZE]) for i in range(0, len(new), BATCH_SIZE)]
     batches += [(partial(_update, actor), updates[i:i + BATCH_SIZE]) for i in range(0, len(updates), BATCH_SIZE)]
     written = 0
-    for write, batch in batches:
-        write(batch)
-        written += len(batch)
-        if progress:
-            progress("write", written, len(new) + len(updates))
+    commits_per_index_write = max(1, INDEX_BATCH_SIZE // BATCH_SIZE)
+    for first in range(0, len(batches), commits_per_index_write):
+        with queue().batch():  # the batches' tasks are queued once, as the group's last commit is done
+            for write, batch in batches[first:first + commits_per_index_write]:
+                write(batch)
+                written += len(batch)
+                if progress:
+                    progress("write", written, len(new) + len(updates))
     db.session.commit()  # the audit event, when every row was unchanged
     return report
 
@@ -295,7 +301,7 @@ def _update(actor, batch: list[tuple[int, dict]]) -> None:
 
 def _tell_plugins(actor, ids: list[int], change: str) -> None:
     """After the batch's commit, which expired it: one query reloads the batch rather than one per resource,
-    and the tasks plugins queue for it are queued once for the whole batch."""
+    and the tasks plugins queue for it join those of the group of batches being written."""
     with queue().batch():
         for resource in db.session.scalars(select(Resource).where(Resource.id.in_(ids))).all():
             changed(resource, change, actor)
