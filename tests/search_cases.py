@@ -222,6 +222,17 @@ class SearchCases:
         assert failures == []
         assert search_index.search("并发写入", allowed=EVERYONE).total == 240
 
+    def test_merging_keeps_every_document_and_no_removed_one(self, open_index):
+        search_index = open_index()
+        for first in range(0, len(CORPUS), 2):  # three writes, so three parts
+            search_index.add_or_update(CORPUS[first:first + 2])
+        search_index.remove([3])
+        search_index.merge()
+        assert ids(search_index.search("勾股", allowed=EVERYONE)) == [1, 4, 6]
+        assert search_index.search("", allowed=EVERYONE, facets=["subject"]).facets["subject"] == {
+            "数学": 3, "道德与法治": 1, "语文": 1}
+        assert search_index.merge() is False  # nothing left to merge
+
     def test_unknown_document_fields_are_refused(self, open_index):
         with pytest.raises(ValueError, match="titel"):
             open_index().add_or_update([dict(id=9, titel="错字", visible_to="public")])

@@ -251,3 +251,13 @@ def test_searching_needs_an_active_account(district, corpus):
     for attempt in (lambda: search.search(district.student_a, "勾股"), lambda: search.suggest(district.student_a, "勾股")):
         with pytest.raises(Forbidden):
             attempt()
+
+
+def test_the_nightly_merge_keeps_what_everyone_finds(app, district, corpus):
+    from reslib.jobs import queue
+
+    assert "search.merge_index" in queue().tasks  # run by the worker at night
+    before = {user.id: titles(search.search(user, "")) for user in (district.student_a, district.student_b)}
+    search.merge_index()
+    assert {user.id: titles(search.search(user, "")) for user in (district.student_a, district.student_b)} == before
+    assert search.merge_index() is False  # merged already

@@ -27,3 +27,12 @@ def open_index(tmp_path):
 
 class TestWhoosh(SearchCases):
     pass
+
+
+def test_merging_leaves_one_segment(open_index):
+    search_index = open_index()
+    for first in range(0, len(CORPUS), 2):
+        search_index.add_or_update(CORPUS[first:first + 2])
+    assert len(search_index._ix._segments()) == 3
+    assert search_index.merge() is True
+    assert len(search_index._ix._segments()) == 1

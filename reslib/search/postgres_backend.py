@@ -192,6 +192,10 @@ class PostgresIndex:
         with self._engine.begin() as connection:
             connection.execute(SEARCH_DOCUMENT.delete().where(_doc.id.in_([str(doc_id) for doc_id in ids])))
 
+    def merge(self) -> bool:
+        """As ``WhooshIndex.merge``; PostgreSQL keeps its GIN indexes itself, so there is nothing to merge."""
+        return False
+
     # Reading ----------------------------------------------------------------------------
 
     def search(self, q, *, allowed, filters=None, sort="relevance", page=1, per_page=20, facets=()):

@@ -24,7 +24,7 @@ from whoosh.analysis import Tokenizer
 from whoosh.collectors import SortingCollector, TopCollector, WrappingCollector
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
-from whoosh.writing import CLEAR
+from whoosh.writing import CLEAR, OPTIMIZE
 
 from reslib.search import segment
 
@@ -264,6 +264,17 @@ class WhooshIndex:
         with self._writer() as writer:
             for doc_id in ids:
                 writer.delete_by_term("id", str(doc_id))
+
+    def merge(self) -> bool:
+        """Merge the index into one segment without deleted documents, unless it is one already; returns
+        whether it did. Every query pays for each segment, and a bulk import leaves several; merging costs
+        about as much as indexing the documents again, so the worker does it at night."""
+        with self._ix.searcher() as searcher:
+            if searcher.is_atomic() and not searcher.reader().has_deletions():
+                return False
+        with self._writer(mergetype=OPTIMIZE):
+            pass
+        return True
 
     # Reading ----------------------------------------------------------------------------
 

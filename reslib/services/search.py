@@ -381,9 +381,15 @@ def refresh_counts(since=None) -> int:
     return len(resources)
 
 
+def merge_index() -> bool:
+    """Merge the index into one part (see ``WhooshIndex.merge``); returns whether there was anything to merge."""
+    return index().merge()
+
+
 def register_jobs(job_queue) -> None:
     job_queue.task("search.sync", batched=True, retries=SYNC_RETRIES, retry_delay=SYNC_RETRY_DELAY)(sync)
     job_queue.periodic("search.refresh_counts", crontab(minute="7"))(refresh_counts)
+    job_queue.periodic("search.merge_index", crontab(hour="2", minute="37"))(merge_index)
 
 
 def indexable_count() -> int:
