@@ -1,6 +1,7 @@
 import pytest
 from search_cases import CORPUS, SearchCases
 
+from reslib.search import whoosh_backend
 from reslib.search.whoosh_backend import WhooshIndex
 
 
@@ -36,3 +37,12 @@ def test_merging_leaves_one_segment(open_index):
     assert len(search_index._ix._segments()) == 3
     assert search_index.merge() is True
     assert len(search_index._ix._segments()) == 1
+
+
+def test_a_write_larger_than_a_chunk_replaces_every_earlier_version(open_index, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "REPLACE_CHUNK", 2)
+    search_index = open_index()
+    search_index.add_or_update(CORPUS)
+    search_index.add_or_update(dict(doc, version="v2") for doc in CORPUS)  # three chunks, from a generator
+    assert search_index.doc_count() == len(CORPUS)
+    assert search_index.ids_and_versions() == {str(doc["id"]): "v2" for doc in CORPUS}

@@ -8,13 +8,15 @@ opening one costs 50–90 ms on a large index. ``Searcher.refresh()`` is not use
 whoosh-reloaded 2.7.5 it keeps the old segments, so updated and deleted documents come back.
 
 A query's cost is in Python per matching document, so what does not depend on the query is kept:
-the documents passing each visibility and filter combination (per searcher) and each facet value's
-documents (per segment). Every match is scored, which counts the total on the way; facet counts are
-then the matches intersected with each value's documents, as bit masks.
+each visibility token's and each facet value's documents, as bit masks per segment (shared by
+threads, see ``_masks``). A query's visibility and filters are ORs and ANDs of those masks; every
+match is scored, which counts the total on the way, and facet counts are the matches intersected
+with each value's mask.
 """
 
 import threading
 from contextlib import contextmanager
+from itertools import islice
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,7 @@ DESCRIPTION_EXCERPT = 160
 # Fields whose values' documents are kept as bit masks: filters and facet counts come from them.
 MASKED_FIELDS = ("visible_to", *FACET_FIELDS)
 FIELD_SEPARATOR = "\x1f"
+REPLACE_CHUNK = 1000  # documents whose earlier versions one query finds, see add_or_update
 WRITE_WAIT = 30.0  # seconds a writer waits for another process to release the index
 # Postings a write keeps in memory before sorting them through temporary files, which costs nearly twice
 # the time; by Whoosh's estimate, so the process grows less (an import's 10,000-record write: ~660 MB resident).
@@ -243,16 +246,15 @@ class WhooshIndex:
             writer.commit(mergetype=mergetype)
 
     def add_or_update(self, docs):
-        """Index ``docs``, replacing any document with the same id."""
-        documents = [_document(doc) for doc in docs]
-        if not documents:
-            return
+        """Index ``docs`` (any iterable, read in chunks), replacing any document with the same id."""
+        documents = map(_document, docs)
         with self._writer() as writer:
-            # The documents replaced are found in one query: update_document() would open a searcher
-            # over every segment for each document.
-            writer.delete_by_query(Or([Term("id", document["id"]) for document in documents]))
-            for document in documents:
-                writer.add_document(**document)
+            while chunk := list(islice(documents, REPLACE_CHUNK)):
+                # One query finds the chunk's earlier versions: update_document() would open a searcher
+                # over every segment for each document.
+                writer.delete_by_query(Or([Term("id", document["id"]) for document in chunk]))
+                for document in chunk:
+                    writer.add_document(**document)
 
     def rebuild(self, docs):
         """Replace everything in the index with ``docs``, in one write that leaves one segment."""
@@ -273,7 +275,7 @@ class WhooshIndex:
             if searcher.is_atomic() and not searcher.reader().has_deletions():
                 return False
         with self._writer(mergetype=OPTIMIZE):
-            pass
+            pass  # a write of nothing, whose commit merges every segment into its own
         return True
 
     # Reading ----------------------------------------------------------------------------

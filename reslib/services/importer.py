@@ -300,8 +300,7 @@ def _update(actor, batch: list[tuple[int, dict]]) -> None:
 
 
 def _tell_plugins(actor, ids: list[int], change: str) -> None:
-    """After the batch's commit, which expired it: one query reloads the batch rather than one per resource,
-    and the tasks plugins queue for it join those of the group of batches being written."""
-    with queue().batch():
-        for resource in db.session.scalars(select(Resource).where(Resource.id.in_(ids))).all():
-            changed(resource, change, actor)
+    """After the batch's commit, which expired it: one query reloads the batch rather than one per resource.
+    (``import_records`` gathers the tasks plugins queue for it with those of the batches around it.)"""
+    for resource in db.session.scalars(select(Resource).where(Resource.id.in_(ids))).all():
+        changed(resource, change, actor)
