@@ -95,6 +95,14 @@ def test_pinyin_keys():
     assert any(full.startswith("gougu") and initials.startswith("ggdl") for full, initials in keys)
 
 
+def test_pinyin_keys_start_only_at_chinese_words():
+    keys = pinyin_word_keys("人教PEP版 Unit 3 珍爱生命")
+    assert [full for full, _ in keys] == ["renjiaopepbanunit3zhenaishengming", "banunit3zhenaishengming",
+                                          "zhenaishengming", "shengming"]
+    assert keys[0][1] == "rjpepbunit3zasm"
+    assert pinyin_word_keys("Python 3") == []
+
+
 def test_highlight_marks_merged_matches_as_plain_segments():
     assert highlight("人教版<b>八年级</b>勾股定理", {"年级", "勾股", "股定", "定理"}) == [
         ("人教版<b>八", False),
