@@ -75,6 +75,8 @@ REVIEW_DISAGREEMENT_POINTS = 20  # totals further apart than this are flagged fo
 # --- search ---------------------------------------------------------------------------------
 SEARCH_BACKEND = "whoosh"  # or "postgres": search inside PostgreSQL, for several app servers sharing it
 SEARCH_INDEX_PATH = None  # the Whoosh index folder; None = instance/search-index
+# Seconds between a web process's looks for index changes to read ahead (gunicorn.conf.py starts it)
+SEARCH_WARM_INTERVAL = 30
 
 # --- usage ----------------------------------------------------------------------------------
 USAGE_DEDUP_MINUTES = 30  # repeated views/downloads of one resource by one user within this count once

@@ -1,6 +1,11 @@
 """Search through the service: recall, ranking, filters, facets, who finds what, and an index that follows
 the libraries through the queue (publish, withdraw, delete, new versions, usage counts)."""
+import runpy
+import threading
+import time
 from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -261,3 +266,26 @@ def test_the_nightly_merge_keeps_what_everyone_finds(app, district, corpus):
     search.merge_index()
     assert {user.id: titles(search.search(user, "")) for user in (district.student_a, district.student_b)} == before
     assert search.merge_index() is False  # merged already
+
+
+def test_each_web_worker_reads_the_index_ahead_and_survives_a_failure(app, corpus, monkeypatch, caplog):
+    app.config["SEARCH_WARM_INTERVAL"] = 0.01
+    backend, warm = search.index(), search.index().warm
+    calls = []
+
+    def failing_once():
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            raise OSError("disk hiccup")
+        warm()
+
+    monkeypatch.setattr(backend, "warm", failing_once)
+    gunicorn_conf = runpy.run_path(str(Path(__file__).parents[1] / "gunicorn.conf.py"))
+    gunicorn_conf["post_worker_init"](SimpleNamespace(wsgi=app))  # what gunicorn calls in each worker
+    deadline = time.monotonic() + 30
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (thread,) = [thread for thread in threading.enumerate() if isinstance(thread, search.ReadAhead)]
+    thread.stop()
+    assert len(calls) >= 3 and set(calls) == {"search-read-ahead"}
+    assert "reading the search index ahead failed" in caplog.text

@@ -1,5 +1,7 @@
+import threading
+
 import pytest
-from search_cases import CORPUS, SearchCases
+from search_cases import CORPUS, EVERYONE, SearchCases
 
 from reslib.search import whoosh_backend
 from reslib.search.whoosh_backend import WhooshIndex
@@ -46,3 +48,28 @@ def test_a_write_larger_than_a_chunk_replaces_every_earlier_version(open_index, 
     search_index.add_or_update(dict(doc, version="v2") for doc in CORPUS)  # three chunks, from a generator
     assert search_index.doc_count() == len(CORPUS)
     assert search_index.ids_and_versions() == {str(doc["id"]): "v2" for doc in CORPUS}
+
+
+def test_warming_reads_new_segments_ahead_of_searches(open_index, monkeypatch):
+    read = []  # document counts of the segments whose masks were read
+    read_masks = whoosh_backend._segment_masks
+    monkeypatch.setattr(whoosh_backend, "_segment_masks",
+                        lambda reader: read.append(reader.doc_count_all()) or read_masks(reader))
+    search_index = open_index()
+    search_index.add_or_update(CORPUS[:4])
+    search_index.add_or_update(CORPUS[4:])
+
+    def warm_from_another_thread():  # as the web process's read-ahead thread does
+        thread = threading.Thread(target=search_index.warm)
+        thread.start()
+        thread.join()
+
+    warm_from_another_thread()
+    assert sorted(read) == [2, 4]
+    assert search_index.search("勾股", allowed=EVERYONE).total == 4
+    assert len(read) == 2  # the search read nothing itself
+    search_index.add_or_update([dict(CORPUS[0], id=7)])
+    warm_from_another_thread()
+    assert read[2:] == [1]  # only the new segment
+    assert search_index.search("勾股", allowed=EVERYONE).total == 5
+    assert len(read) == 3

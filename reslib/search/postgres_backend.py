@@ -198,6 +198,9 @@ class PostgresIndex:
 
     # Reading ----------------------------------------------------------------------------
 
+    def warm(self):
+        """As ``WhooshIndex.warm``; the database keeps its own caches, so there is nothing to read ahead."""
+
     def search(self, q, *, allowed, filters=None, sort="relevance", page=1, per_page=20, facets=()):
         """As ``WhooshIndex.search``: page ``page`` of the documents matching query text ``q``
         (all documents when it has no words) that carry one of the ``allowed`` visibility

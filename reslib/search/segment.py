@@ -53,6 +53,13 @@ def jieba_tokenizer():
     return _jieba_tokenizer
 
 
+def load():
+    """Load jieba's dictionary and pypinyin now (about a second together), so that no user's first
+    search waits for them."""
+    jieba_tokenizer()
+    pinyin_keys("预热")
+
+
 class Token(NamedTuple):
     text: str
     pos: int  # index of the unit the token starts at

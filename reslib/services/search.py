@@ -80,6 +80,38 @@ def _open(app):
     raise RuntimeError(f"SEARCH_BACKEND must be 'whoosh' or 'postgres', not {name!r}")
 
 
+class ReadAhead(threading.Thread):
+    """A daemon thread that loads the segmentation dictionaries and reads ``app``'s index ahead
+    (``warm``) at once and then every SEARCH_WARM_INTERVAL seconds, so that the first search after a
+    web process starts, or after the worker writes the index, does not wait seconds for what the next
+    one would find ready. gunicorn.conf.py starts one in each web worker (``keep_warm``)."""
+
+    def __init__(self, app):
+        super().__init__(name="search-read-ahead", daemon=True)
+        self.app = app
+        self.stopped = threading.Event()
+
+    def run(self):
+        segment.load()
+        while not self.stopped.is_set():
+            try:
+                with self.app.app_context():
+                    index().warm()
+            except Exception:  # a search reads what it needs itself; the next round tries again
+                self.app.logger.exception("reading the search index ahead failed")
+            self.stopped.wait(self.app.config["SEARCH_WARM_INTERVAL"])
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+
+
+def keep_warm(app) -> ReadAhead:
+    thread = ReadAhead(app)
+    thread.start()
+    return thread
+
+
 # --- what goes into the index -----------------------------------------------------------------
 
 def _version(updated_at, status) -> str:

@@ -1,0 +1,9 @@
+"""Settings gunicorn reads when started from this folder (``make run``, docs/operations.md)."""
+
+
+def post_worker_init(worker):
+    # Each web worker reads the search index ahead in a thread of its own, so no visitor's first search
+    # waits for it. Imported here: gunicorn loads this file before the app.
+    from reslib.services.search import keep_warm
+
+    keep_warm(worker.wsgi)
