@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench import corpus
-from bench.common import REPO_ROOT, BenchError, Figure, gunicorn, measure_rate
+from bench.common import REPO_ROOT, SEARCH_WARMUP_SECONDS, BenchError, Figure, gunicorn, measure_rate
 from bench.library import STUDENT
 from bench.pages import against, hello, log_in, reslib_instance, run_cli
 
@@ -48,7 +48,8 @@ def figures() -> list[Figure]:
         before = hello()
         with gunicorn("wsgi:app", env=env) as port:
             student = log_in(port, STUDENT)
-            page = measure_rate(port, f"/search?q={urllib.parse.quote(SEARCH_QUERY)}", {"Cookie": student})
+            page = measure_rate(port, f"/search?q={urllib.parse.quote(SEARCH_QUERY)}", {"Cookie": student},
+                                warmup_seconds=SEARCH_WARMUP_SECONDS)
         baseline = max(before, hello(), key=lambda result: result.rate)
     per_minute = count / seconds * 60
     return [
