@@ -73,3 +73,21 @@ def test_warming_reads_new_segments_ahead_of_searches(open_index, monkeypatch):
     assert read[2:] == [1]  # only the new segment
     assert search_index.search("勾股", allowed=EVERYONE).total == 5
     assert len(read) == 3
+
+
+def test_opening_never_wipes_an_index_another_process_has_just_made(tmp_path, monkeypatch):
+    other = WhooshIndex(tmp_path)
+    other.add_or_update(CORPUS)
+    other.close()
+    exists_in, checks = whoosh_backend.index.exists_in, []
+
+    def made_after_the_first_check(path):  # as when another process creates and writes it in between
+        checks.append(path)
+        return len(checks) > 1 and exists_in(path)
+
+    monkeypatch.setattr(whoosh_backend.index, "exists_in", made_after_the_first_check)
+    search_index = WhooshIndex(tmp_path)
+    try:
+        assert search_index.doc_count() == len(CORPUS)
+    finally:
+        search_index.close()

@@ -24,8 +24,10 @@ from whoosh import columns, index, sorting
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
 from whoosh.collectors import SortingCollector, TopCollector, WrappingCollector
+from whoosh.filedb.filestore import FileStorage
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
+from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR, OPTIMIZE
 
 from reslib.search import segment
@@ -45,6 +47,7 @@ MASKED_FIELDS = ("visible_to", *FACET_FIELDS)
 FIELD_SEPARATOR = "\x1f"
 REPLACE_CHUNK = 1000  # documents whose earlier versions one query finds, see add_or_update
 WRITE_WAIT = 30.0  # seconds a writer waits for another process to release the index
+WRITER_LOCK = "MAIN_WRITELOCK"  # the file lock each Whoosh writer of the index takes (index name + "_WRITELOCK")
 # Postings a write keeps in memory before sorting them through temporary files, which costs nearly twice
 # the time; by Whoosh's estimate, so the process grows less (an import's 10,000-record write: ~660 MB resident).
 WRITE_MEMORY_MB = 512
@@ -217,14 +220,28 @@ class _Matches(WrappingCollector):
         return int.from_bytes(self.bits, "little")
 
 
+def _create(path: Path) -> None:
+    """An empty index in ``path`` unless another process has made one meanwhile. Whoosh's create_in deletes
+    every table of contents there, so two processes starting on a new instance (a web worker reading ahead,
+    the worker writing) could otherwise wipe what one of them had just written: creating takes the writers'
+    lock."""
+    path.mkdir(parents=True, exist_ok=True)
+    lock = FileStorage(str(path)).lock(WRITER_LOCK)
+    if not try_for(lock.acquire, WRITE_WAIT):
+        raise index.LockError(f"the search index in {path} stayed locked for {WRITE_WAIT:.0f} s")
+    try:
+        if not index.exists_in(path):
+            index.create_in(path, _schema())
+    finally:
+        lock.release()
+
+
 class WhooshIndex:
     def __init__(self, path):
         path = Path(path)
-        if index.exists_in(path):
-            self._ix = index.open_dir(path)
-        else:
-            path.mkdir(parents=True, exist_ok=True)
-            self._ix = index.create_in(path, _schema())
+        if not index.exists_in(path):
+            _create(path)
+        self._ix = index.open_dir(path)
         self._local = threading.local()
         self._open_searchers = {}  # thread id → searcher, so close() reaches all of them
         self._segment_masks = {}  # segment id → value masks of its documents, see _masks
