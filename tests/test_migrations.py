@@ -1,4 +1,6 @@
 """Schema changes ship as migrations: a fresh database and an upgraded one match the models."""
+import logging
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -51,3 +53,13 @@ def test_core_downgrade_and_upgrade_round_trip(tmp_path):
         assert "account" not in inspect(db.engine).get_table_names()
         upgrade(revision="heads")
         assert "account" in inspect(db.engine).get_table_names()
+
+
+def test_migrating_leaves_the_apps_logging_on(tmp_path):
+    app = make_test_app(tmp_path)
+    with running(app):
+        assert not app.logger.disabled  # the logger exists before migrating, as in any process that has logged
+        upgrade(revision="heads")
+        assert not app.logger.disabled
+        assert not any(logger.disabled for logger in logging.root.manager.loggerDict.values()
+                       if isinstance(logger, logging.Logger) and logger.name.startswith(("reslib", "plugins")))
