@@ -91,3 +91,28 @@ def test_opening_never_wipes_an_index_another_process_has_just_made(tmp_path, mo
         assert search_index.doc_count() == len(CORPUS)
     finally:
         search_index.close()
+
+
+def test_searches_use_the_searchers_warming_renews(open_index, monkeypatch):
+    search_index = open_index()
+    search_index.add_or_update(CORPUS)
+    opened = []
+    open_searcher = search_index._ix.searcher
+    monkeypatch.setattr(search_index._ix, "searcher", lambda **kwargs: opened.append(1) or open_searcher(**kwargs))
+
+    def warm_from_another_thread():
+        thread = threading.Thread(target=search_index.warm)
+        thread.start()
+        thread.join()
+
+    warm_from_another_thread()
+    assert len(opened) == 1
+    assert search_index.search("勾股", allowed=EVERYONE).total == 4
+    search_index.add_or_update([dict(CORPUS[0], id=7)])
+    warm_from_another_thread()
+    assert len(opened) == 2  # the outdated one renewed
+    assert search_index.search("勾股", allowed=EVERYONE).total == 5  # the write is seen
+    assert len(opened) == 2  # and no search opened one
+    search_index.add_or_update([dict(CORPUS[0], id=8)])
+    assert search_index.search("勾股", allowed=EVERYONE).total == 6  # unwarmed, a search opens its own
+    assert len(opened) == 3

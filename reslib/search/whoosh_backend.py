@@ -3,13 +3,14 @@
 Writes must come from one writer at a time (the app funnels them through its queue). A process's
 threads take turns (the worker runs several), and a writer waits up to WRITE_WAIT for another
 process's lock (``reslib reindex``) before giving up with ``whoosh.index.LockError``.
-Readers keep one searcher per thread and reopen it only when the index has changed, since
-opening one costs 50–90 ms on a large index. ``Searcher.refresh()`` is not used: in
+Readers share idle searchers, each used by one thread at a time, and open a new one only when the
+index has changed, since opening one costs 50–90 ms on a large index (a web process's read-ahead
+thread renews them, see ``warm``). ``Searcher.refresh()`` is not used: in
 whoosh-reloaded 2.7.5 it keeps the old segments, so updated and deleted documents come back.
 
 A query's cost is in Python per matching document, so what does not depend on the query is kept:
 each visibility token's and each facet value's documents, as bit masks per segment (shared by
-threads, see ``_masks``). A query's visibility and filters are ORs and ANDs of those masks; every
+all searchers, see ``_masks``). A query's visibility and filters are ORs and ANDs of those masks; every
 match is scored, which counts the total on the way, and facet counts are the matches intersected
 with each value's mask.
 """
@@ -242,9 +243,9 @@ class WhooshIndex:
         if not index.exists_in(path):
             _create(path)
         self._ix = index.open_dir(path)
-        self._local = threading.local()
-        self._open_searchers = {}  # thread id → searcher, so close() reaches all of them
+        self._idle = []  # searchers no thread is using, see _searcher
         self._segment_masks = {}  # segment id → value masks of its documents, see _masks
+        self._searcher_masks = {}  # the segments of a searcher → their masks combined, see _masks
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # Whoosh's own lock fails at once; this one waits
 
@@ -297,47 +298,77 @@ class WhooshIndex:
 
     # Reading ----------------------------------------------------------------------------
 
+    @contextmanager
     def _searcher(self):
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None and searcher.up_to_date():
-            return searcher
-        if searcher is not None:
-            searcher.close()
-        searcher = self._ix.searcher()
-        self._local.searcher = searcher
-        self._local.masks = None  # see _masks
+        """A searcher of the index as it is now, for the block, used by one thread at a time: an idle one
+        when the index has not changed since it was opened, else a new one (50–90 ms, more with several
+        segments, which is why the read-ahead thread renews the idle ones, see ``warm``)."""
+        searcher, stale = None, []
         with self._lock:
-            self._open_searchers[threading.get_ident()] = searcher
-        return searcher
+            while self._idle and searcher is None:
+                candidate = self._idle.pop()
+                if candidate.up_to_date():
+                    searcher = candidate
+                else:
+                    stale.append(candidate)
+        for outdated in stale:
+            outdated.close()
+        if searcher is None:
+            searcher = self._ix.searcher()
+        try:
+            yield searcher
+        finally:
+            with self._lock:
+                self._idle.append(searcher)
 
     def warm(self):
-        """Read ahead what the next search would read: reopen this thread's searcher if the index has
-        changed and keep the bit masks of its new segments (half a second to open and nearly a second
-        for the masks of 100,000 records). A web process calls it now and then from a thread of its own
-        (``services.search.keep_warm``), so no search after a start or a write waits for them."""
-        self._masks(self._searcher())
+        """Read ahead what the next searches would read: renew the idle searchers the index has outdated
+        (or open one if there is none) and keep the bit masks of new segments (half a second to open and
+        nearly a second for the masks of 100,000 records). A web process calls it now and then from a
+        thread of its own (``services.search.keep_warm``), so that after a start or a write no search
+        waits for them."""
+        with self._lock:
+            stale = [searcher for searcher in self._idle if not searcher.up_to_date()]
+            self._idle = [searcher for searcher in self._idle if searcher not in stale]
+            missing = len(stale) or not self._idle
+        for outdated in stale:
+            outdated.close()
+        renewed = [self._ix.searcher() for _ in range(missing)]
+        for searcher in renewed:
+            self._masks(searcher)
+        with self._lock:
+            self._idle.extend(renewed)
+        if not renewed:
+            with self._searcher() as searcher:
+                self._masks(searcher)
 
     def _masks(self, searcher):
         """{field: {value: bit mask of the searcher's document numbers holding it}} for MASKED_FIELDS.
         Built from masks per segment, which outlive searchers and are shared by threads: a segment never
         changes once written (a write adds segments or merges them into new ones; a deleted document
-        stays in its segment's masks but never matches), so after a write only new segments are read."""
-        masks = self._local.masks
+        stays in its segment's masks but never matches), so after a write only new segments are read.
+        The combination is kept for the searchers over the same segments."""
+        leaves = []  # (segment id or None, reader, offset)
+        for leaf, offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            segment = reader.segment() if hasattr(reader, "segment") else None
+            leaves.append((segment.segment_id() if segment is not None else None, reader, offset))
+        key = tuple((segment_id, offset) for segment_id, _, offset in leaves)
+        with self._lock:
+            masks = self._searcher_masks.get(key)
         if masks is not None:
             return masks
         masks = {name: {} for name in MASKED_FIELDS}
         live = {}
-        for leaf, offset in searcher.leaf_searchers():
-            reader = leaf.reader()
-            segment = reader.segment() if hasattr(reader, "segment") else None
-            if segment is None:  # an empty index's reader: nothing to keep
+        for segment_id, reader, offset in leaves:
+            if segment_id is None:  # an empty index's reader: nothing to keep
                 segment_masks = _segment_masks(reader)
             else:
                 with self._lock:
-                    segment_masks = self._segment_masks.get(segment.segment_id())
+                    segment_masks = self._segment_masks.get(segment_id)
                 if segment_masks is None:
                     segment_masks = _segment_masks(reader)
-                live[segment.segment_id()] = segment_masks
+                live[segment_id] = segment_masks
             for name, values in segment_masks.items():
                 for value, mask in values.items():
                     masks[name][value] = masks[name].get(value, 0) | (mask << offset)
@@ -345,7 +376,7 @@ class WhooshIndex:
             self._segment_masks.update(live)
             for segment_id in set(self._segment_masks) - set(live):  # merged away
                 del self._segment_masks[segment_id]
-        self._local.masks = masks
+            self._searcher_masks = {key: masks}  # the index as it is now; older searchers recombine theirs
         return masks
 
     def _allowed(self, searcher, filters, allowed) -> bytes:
@@ -365,35 +396,35 @@ class WhooshIndex:
         "school:<id>") and every filter value (a list means any of its values)."""
         parts = segment.query_terms(q)
         query = _ranked_match(parts) if parts else Every()
-        searcher = self._searcher()
-        allow = self._allowed(searcher, filters, allowed)
-        if sort == "relevance":
-            # Whoosh's own top-N collector would skip low-scoring blocks and prune query branches;
-            # every match must be seen here, to count it and its facet values.
-            ranking = TopCollector(page * per_page, usequality=False, replace=0)
-        else:
-            ranking = SortingCollector([sorting.FieldFacet(SORT_FIELDS[sort], reverse=True), sorting.ScoreFacet()],
-                                       limit=page * per_page)
-        collector = _Matches(ranking, allow)
-        searcher.search_with_collector(query, collector)
-        results = collector.results()
-        terms = {term for part in parts for term in (*part.phrase, part.word) if term}
-        hits = []
-        for hit in results[(page - 1) * per_page : page * per_page]:
-            title, description = hit.get("title", ""), hit.get("description", "")
-            highlights = {
-                "title": segment.highlight(title, terms),
-                "description": segment.highlight(description, terms, max_chars=DESCRIPTION_EXCERPT),
+        with self._searcher() as searcher:
+            allow = self._allowed(searcher, filters, allowed)
+            if sort == "relevance":
+                # Whoosh's own top-N collector would skip low-scoring blocks and prune query branches;
+                # every match must be seen here, to count it and its facet values.
+                ranking = TopCollector(page * per_page, usequality=False, replace=0)
+            else:
+                ranking = SortingCollector([sorting.FieldFacet(SORT_FIELDS[sort], reverse=True), sorting.ScoreFacet()],
+                                           limit=page * per_page)
+            collector = _Matches(ranking, allow)
+            searcher.search_with_collector(query, collector)
+            results = collector.results()
+            terms = {term for part in parts for term in (*part.phrase, part.word) if term}
+            hits = []
+            for hit in results[(page - 1) * per_page : page * per_page]:
+                title, description = hit.get("title", ""), hit.get("description", "")
+                highlights = {
+                    "title": segment.highlight(title, terms),
+                    "description": segment.highlight(description, terms, max_chars=DESCRIPTION_EXCERPT),
+                }
+                # Sorted by a field, Whoosh reports the sort key as the hit's score.
+                hits.append(Hit(hit["id"], hit.score if sort == "relevance" else None, highlights))
+            matched = collector.matched()
+            masks = self._masks(searcher)
+            facet_counts = {
+                name: {value: count for value, mask in masks[name].items() if (count := (matched & mask).bit_count())}
+                for name in facets
             }
-            # Sorted by a field, Whoosh reports the sort key as the hit's score.
-            hits.append(Hit(hit["id"], hit.score if sort == "relevance" else None, highlights))
-        matched = collector.matched()
-        masks = self._masks(searcher)
-        facet_counts = {
-            name: {value: count for value, mask in masks[name].items() if (count := (matched & mask).bit_count())}
-            for name in facets
-        }
-        return Results(matched.bit_count(), hits, facet_counts)
+            return Results(matched.bit_count(), hits, facet_counts)
 
     def suggest(self, prefix, *, allowed, limit=8):
         """Titles for a search box as the user types ``prefix``: titles containing its Chinese
@@ -409,22 +440,24 @@ class WhooshIndex:
             conditions.append(Or(typed))
         else:
             conditions.append(_match([last], "title"))
-        searcher = self._searcher()
-        collector = _Matches(TopCollector(limit * 4), self._allowed(searcher, None, allowed))
-        searcher.search_with_collector(And(conditions), collector)
-        titles = [hit["title"] for hit in collector.results()]
+        with self._searcher() as searcher:
+            collector = _Matches(TopCollector(limit * 4), self._allowed(searcher, None, allowed))
+            searcher.search_with_collector(And(conditions), collector)
+            titles = [hit["title"] for hit in collector.results()]
         return list(dict.fromkeys(titles))[:limit]
 
     def doc_count(self):
-        return self._searcher().doc_count()
+        with self._searcher() as searcher:
+            return searcher.doc_count()
 
     def ids_and_versions(self):
         """{id: version} of every indexed document, to find missing and stale ones."""
-        return {fields["id"]: fields["version"] for fields in self._searcher().all_stored_fields()}
+        with self._searcher() as searcher:
+            return {fields["id"]: fields["version"] for fields in searcher.all_stored_fields()}
 
     def close(self):
+        """Close the idle searchers; one in use goes back to the idle ones when its search ends."""
         with self._lock:
-            for searcher in self._open_searchers.values():
-                searcher.close()
-            self._open_searchers.clear()
-        self._local = threading.local()
+            idle, self._idle = self._idle, []
+        for searcher in idle:
+            searcher.close()
