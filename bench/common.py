@@ -23,9 +23,9 @@ REPO_ROOT = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "results" / "latest.json"
 
 WARMUP_SECONDS = 1  # first requests pay for compiling templates and opening DB connections
-# The search page's: each of the server's threads opens its own searcher at its first search, after the
-# process has loaded the dictionaries and the index's masks, seconds in all on a fresh import's ten segments,
-# which left most of a 1 s warm-up and 5 s measurement to cold starts. Its figure is the steady rate; the
+# The search page's: the server loads the dictionaries and the index's masks and opens a searcher for each
+# search running at once, seconds in all on a fresh import's ten segments, which left most of a 1 s warm-up
+# and 5 s measurement to cold starts. Its figure is the steady rate; the
 # first search is what gunicorn.conf.py's read-ahead shortens (docs/operations.md).
 SEARCH_WARMUP_SECONDS = 15
 CONNECTIONS = 16  # twice the server's 2 x 4 threads, so a thread never waits for the client
