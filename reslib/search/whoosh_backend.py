@@ -245,7 +245,7 @@ class WhooshIndex:
         self._ix = index.open_dir(path)
         self._idle = []  # searchers no thread is using, see _searcher
         self._segment_masks = {}  # segment id → value masks of its documents, see _masks
-        self._searcher_masks = {}  # the segments of a searcher → their masks combined, see _masks
+        self._combined_masks = ((), None)  # (segments and offsets, their masks combined), see _masks
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # Whoosh's own lock fails at once; this one waits
 
@@ -298,21 +298,24 @@ class WhooshIndex:
 
     # Reading ----------------------------------------------------------------------------
 
+    def _drop_outdated(self) -> int:
+        """Close the idle searchers opened before the index last changed; returns how many there were."""
+        latest = self._ix.latest_generation()
+        with self._lock:
+            outdated = [searcher for searcher in self._idle if searcher.reader().generation() != latest]
+            self._idle = [searcher for searcher in self._idle if searcher not in outdated]
+        for searcher in outdated:
+            searcher.close()
+        return len(outdated)
+
     @contextmanager
     def _searcher(self):
         """A searcher of the index as it is now, for the block, used by one thread at a time: an idle one
-        when the index has not changed since it was opened, else a new one (50–90 ms, more with several
-        segments, which is why the read-ahead thread renews the idle ones, see ``warm``)."""
-        searcher, stale = None, []
+        when there is one, else a new one (50–90 ms, more with several segments, which is why the
+        read-ahead thread renews the idle ones, see ``warm``)."""
+        self._drop_outdated()
         with self._lock:
-            while self._idle and searcher is None:
-                candidate = self._idle.pop()
-                if candidate.up_to_date():
-                    searcher = candidate
-                else:
-                    stale.append(candidate)
-        for outdated in stale:
-            outdated.close()
+            searcher = self._idle.pop() if self._idle else None
         if searcher is None:
             searcher = self._ix.searcher()
         try:
@@ -322,25 +325,19 @@ class WhooshIndex:
                 self._idle.append(searcher)
 
     def warm(self):
-        """Read ahead what the next searches would read: renew the idle searchers the index has outdated
-        (or open one if there is none) and keep the bit masks of new segments (half a second to open and
-        nearly a second for the masks of 100,000 records). A web process calls it now and then from a
-        thread of its own (``services.search.keep_warm``), so that after a start or a write no search
-        waits for them."""
+        """Read ahead what the next searches would read: open a searcher for each idle one the index has
+        outdated (the threads that used them will search again), or one if none is idle, and keep the bit
+        masks of new segments (half a second to open and nearly a second for the masks of 100,000
+        records). A web process calls it now and then from a thread of its own
+        (``services.search.keep_warm``), so that after a start or a write no search waits for them."""
+        outdated = self._drop_outdated()
         with self._lock:
-            stale = [searcher for searcher in self._idle if not searcher.up_to_date()]
-            self._idle = [searcher for searcher in self._idle if searcher not in stale]
-            missing = len(stale) or not self._idle
-        for outdated in stale:
-            outdated.close()
-        renewed = [self._ix.searcher() for _ in range(missing)]
-        for searcher in renewed:
-            self._masks(searcher)
+            wanted = outdated or (0 if self._idle else 1)
+        renewed = [self._ix.searcher() for _ in range(wanted)]
         with self._lock:
             self._idle.extend(renewed)
-        if not renewed:
-            with self._searcher() as searcher:
-                self._masks(searcher)
+        with self._searcher() as searcher:
+            self._masks(searcher)  # read once for the index's segments, shared by every searcher over them
 
     def _masks(self, searcher):
         """{field: {value: bit mask of the searcher's document numbers holding it}} for MASKED_FIELDS.
@@ -355,8 +352,8 @@ class WhooshIndex:
             leaves.append((segment.segment_id() if segment is not None else None, reader, offset))
         key = tuple((segment_id, offset) for segment_id, _, offset in leaves)
         with self._lock:
-            masks = self._searcher_masks.get(key)
-        if masks is not None:
+            combined_key, masks = self._combined_masks
+        if combined_key == key and masks is not None:
             return masks
         masks = {name: {} for name in MASKED_FIELDS}
         live = {}
@@ -376,7 +373,7 @@ class WhooshIndex:
             self._segment_masks.update(live)
             for segment_id in set(self._segment_masks) - set(live):  # merged away
                 del self._segment_masks[segment_id]
-            self._searcher_masks = {key: masks}  # the index as it is now; older searchers recombine theirs
+            self._combined_masks = (key, masks)  # the index as it is now; an older searcher recombines its own
         return masks
 
     def _allowed(self, searcher, filters, allowed) -> bytes:
@@ -418,13 +415,13 @@ class WhooshIndex:
                 }
                 # Sorted by a field, Whoosh reports the sort key as the hit's score.
                 hits.append(Hit(hit["id"], hit.score if sort == "relevance" else None, highlights))
-            matched = collector.matched()
             masks = self._masks(searcher)
-            facet_counts = {
-                name: {value: count for value, mask in masks[name].items() if (count := (matched & mask).bit_count())}
-                for name in facets
-            }
-            return Results(matched.bit_count(), hits, facet_counts)
+        matched = collector.matched()
+        facet_counts = {
+            name: {value: count for value, mask in masks[name].items() if (count := (matched & mask).bit_count())}
+            for name in facets
+        }
+        return Results(matched.bit_count(), hits, facet_counts)
 
     def suggest(self, prefix, *, allowed, limit=8):
         """Titles for a search box as the user types ``prefix``: titles containing its Chinese

@@ -92,9 +92,9 @@ class ReadAhead(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self):
-        segment.load()
         while not self.stopped.is_set():
             try:
+                segment.load()  # at once the first time, nothing after
                 with self.app.app_context():
                     index().warm()
             except Exception:  # a search reads what it needs itself; the next round tries again
