@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from reslib import create_app
 from reslib.extensions import db
@@ -64,6 +64,21 @@ def make_test_app(tmp_path, **overrides):
 def app_config():
     """Override in a test module to change settings, e.g. ``{"PLUGINS": []}``."""
     return {}
+
+
+@contextmanager
+def recorded_statements():
+    """The SQL statements the app's engine runs inside the block, in order."""
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @contextmanager

@@ -2,13 +2,13 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from reslib.extensions import db
 from reslib.models import Rating, Term, UsageEvent
 from reslib.models.base import utcnow
 from reslib.services import accounts, browse
-from reslib.testing import add_resource, login
+from reslib.testing import add_resource, login, recorded_statements
 
 
 def term(vocabulary, name) -> int:
@@ -129,30 +129,19 @@ def test_one_query_for_the_rows_and_one_for_the_total(app, district):
                      grade_id=term("grade", "一年级"))
     reader = district.student_b
     reader.has_role("student")  # loaded, as the request's user is before the page is built
-    statements = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        with app.test_request_context():
-            for sort in ("newest", "views", "rating"):
-                statements.clear()
-                page = browse.browse(reader, filters={}, sort=sort)
-                shown = [(c.resource.form.name, c.resource.subject.name, c.resource.grade_term.name, c.resource.school.name)
-                         for c in page.items]
-                assert len(shown) == 4 and len(statements) == 2, statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
+    with app.test_request_context(), recorded_statements() as statements:
+        for sort in ("newest", "views", "rating"):
+            statements.clear()
+            page = browse.browse(reader, filters={}, sort=sort)
+            shown = [(c.resource.form.name, c.resource.subject.name, c.resource.grade_term.name, c.resource.school.name)
+                     for c in page.items]
+            assert len(shown) == 4 and len(statements) == 2, statements
 
 
 def test_the_page_makes_no_query_per_card(client, district):
     def queries_for_the_page() -> int:
-        statements = []
-        listen = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listen)
-        try:
+        with recorded_statements() as statements:
             assert client.get("/library?sort=rating").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listen)
         return len(statements)
 
     add_resource(district.teacher_a, subject_id=term("subject", "数学"), form_id=term("form", "微课"))

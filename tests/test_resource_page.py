@@ -11,7 +11,7 @@ from reslib.extensions import db
 from reslib.models import Term, UsageEvent
 from reslib.models.base import utcnow
 from reslib.services import accounts, library
-from reslib.testing import add_resource, login
+from reslib.testing import add_resource, login, recorded_statements
 
 CATALOGUE = '<目录><章 名="第一章">勾股定理<节 名="1.1">拼图证明</节></章><章 名="第二章"/></目录>'
 
@@ -40,6 +40,22 @@ def test_the_page_shows_the_national_metadata(client, district):
     nested = ('<li><span class="tag-name">章</span> 第一章 勾股定理 <ul> '
               '<li><span class="tag-name">节</span> 1.1 拼图证明 </li> </ul></li>')
     assert nested in re.sub(r"\s+", " ", html)
+
+
+def test_the_resource_is_read_with_its_people_and_terms_in_one_query(client, district):
+    def term(vocabulary) -> int:
+        return db.session.scalar(select(Term.id).where(Term.vocabulary == vocabulary))
+
+    resource = add_resource(district.teacher_a, **{f"{name}_id": term(name) for name in
+                                                    ("form", "stage", "subject", "grade", "edition", "category")})
+    login(client, "student.b")
+    db.session.expire_all()  # as a new request starts: nothing of the resource in the session yet
+    with recorded_statements() as statements:
+        html = client.get(f"/resources/{resource.id}").get_data(as_text=True)
+    terms = db.session.scalars(select(Term).where(Term.id.in_([resource.form_id, resource.subject_id]))).all()
+    assert all(t.name in html for t in terms) and district.teacher_a.real_name in html
+    single_reads = [s for s in statements if re.search(r"FROM (term|school|account)\s+WHERE \w+\.id = ", s)]
+    assert single_reads == [], single_reads
 
 
 def test_a_catalogue_with_entities_is_not_expanded(client, district):

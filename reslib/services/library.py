@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from reslib import national
 from reslib.errors import ReslibError
@@ -36,8 +37,14 @@ def store() -> BlobStore:
     return BlobStore(app.config.get("STORAGE_PATH") or f"{app.instance_path}/files")
 
 
-def get_resource(resource_id) -> Resource:
-    resource = db.session.get(Resource, resource_id)
+# What a page showing the whole resource reads of it: loaded in the same query, not one query each.
+_DETAILS = [joinedload(getattr(Resource, name)) for name in
+            ("owner", "school", "form", "stage", "subject", "grade_term", "edition", "category")]
+
+
+def get_resource(resource_id, *, details: bool = False) -> Resource:
+    """The resource or a 404; ``details`` also loads its owner, school and terms, for a page showing them."""
+    resource = db.session.get(Resource, resource_id, options=_DETAILS if details else None)
     if resource is None:
         raise ReslibError(_("没有这个资源"), code="not_found", status=404)
     return resource

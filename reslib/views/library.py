@@ -63,7 +63,7 @@ def _library_page(school):
 
 @bp.route("/resources/<int:resource_id>")
 def resource(resource_id):
-    resource = library.get_resource(resource_id)
+    resource = library.get_resource(resource_id, details=True)
     if resource.status == "superseded":
         newest = browsing.latest_version(current_user, resource)
         if newest is not None:

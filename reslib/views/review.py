@@ -128,7 +128,7 @@ def queue():
 
 @bp.route("/resources/<int:resource_id>/review")
 def detail(resource_id):
-    return _detail_page(library.get_resource(resource_id))
+    return _detail_page(library.get_resource(resource_id, details=True))
 
 
 def _detail_page(resource, status=200, **posted):
