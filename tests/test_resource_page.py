@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from reslib import hookimpl
 from reslib.extensions import db
-from reslib.models import Term, UsageEvent
+from reslib.models import Rating, Term, UsageEvent
 from reslib.models.base import utcnow
 from reslib.services import accounts, library
 from reslib.testing import add_resource, login, recorded_statements
@@ -48,14 +48,19 @@ def test_the_resource_is_read_with_its_people_and_terms_in_one_query(client, dis
 
     resource = add_resource(district.teacher_a, **{f"{name}_id": term(name) for name in
                                                     ("form", "stage", "subject", "grade", "edition", "category")})
+    db.session.add(Rating(lineage_id=resource.lineage_id, user_id=district.student_a.id, stars=5, comment="清楚"))
+    db.session.commit()
     login(client, "student.b")
     db.session.expire_all()  # as a new request starts: nothing of the resource in the session yet
     with recorded_statements() as statements:
         html = client.get(f"/resources/{resource.id}").get_data(as_text=True)
     terms = db.session.scalars(select(Term).where(Term.id.in_([resource.form_id, resource.subject_id]))).all()
     assert all(t.name in html for t in terms) and district.teacher_a.real_name in html
+    assert "清楚" in html and district.student_a.real_name in html
+    # nothing read one row at a time, and no one's roles but the visitor's (the owner's and commenter's are not shown)
     single_reads = [s for s in statements if re.search(r"FROM (term|school|account)\s+WHERE \w+\.id = ", s)]
-    assert single_reads == [], single_reads
+    roles = [s for s in statements if re.search(r"FROM user_role\s+WHERE", s)]
+    assert single_reads == [] and roles == [], single_reads + roles
 
 
 def test_a_catalogue_with_entities_is_not_expanded(client, district):
