@@ -3,7 +3,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from reslib.extensions import db
 from reslib.models.base import utcnow
@@ -120,6 +120,13 @@ class User(db.Model):
     def get_id(self) -> str:
         # The session cookie names the login session, so logging out ends exactly that one.
         return f"{self.id}:{self.current_session_key}"
+
+
+def shown_by_name(accounts):
+    """Loader option for the accounts behind relationship ``accounts`` on a page that shows only their names:
+    loaded with the query, and their roles (by default a query of their own whenever accounts load) only
+    when something asks for them."""
+    return joinedload(accounts).lazyload(User.role_rows)
 
 
 class UserRole(db.Model):

@@ -12,7 +12,8 @@ from reslib import national
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.jobs import queue
-from reslib.models import Resource, Term, User
+from reslib.models import Resource, Term
+from reslib.models.accounts import shown_by_name
 from reslib.models.library import KINDS, LICENCES, SOURCES, TYPE_CODES, VISIBLE_STATUSES
 from reslib.permissions import can, require
 from reslib.plugins import hooks
@@ -38,9 +39,10 @@ def store() -> BlobStore:
 
 
 # What a page showing the whole resource reads of it: loaded in the same query, not one query each.
-# The owner's roles are left until something asks for them: the page shows only the owner's name.
-_DETAILS = [joinedload(Resource.owner).lazyload(User.role_rows)] + [
-    joinedload(getattr(Resource, name)) for name in ("school", "form", "stage", "subject", "grade_term", "edition", "category")
+_DETAILS = [
+    shown_by_name(Resource.owner), joinedload(Resource.school), joinedload(Resource.form), joinedload(Resource.stage),
+    joinedload(Resource.subject), joinedload(Resource.grade_term), joinedload(Resource.edition),
+    joinedload(Resource.category),
 ]
 
 

@@ -4,11 +4,11 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
-from sqlalchemy.orm import joinedload
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.models import Rating, Resource, UsageEvent, User
+from reslib.models import Rating, Resource, UsageEvent
+from reslib.models.accounts import shown_by_name
 from reslib.models.base import utcnow
 from reslib.models.library import USAGE_KINDS
 from reslib.permissions import require
@@ -116,6 +116,6 @@ def rating_summary(resource: Resource) -> tuple[float | None, int, dict[int, int
 def comments(resource: Resource, limit: int = 50) -> list[Rating]:
     """The latest ratings that say something, with their authors."""
     return list(db.session.scalars(
-        select(Rating).options(joinedload(Rating.user).lazyload(User.role_rows))  # their names, not their roles
+        select(Rating).options(shown_by_name(Rating.user))
         .where(Rating.lineage_id == resource.lineage_id, Rating.comment != "")
         .order_by(Rating.updated_at.desc()).limit(limit)))
