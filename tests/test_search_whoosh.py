@@ -116,3 +116,42 @@ def test_searches_use_the_searchers_warming_renews(open_index, monkeypatch):
     search_index.add_or_update([dict(CORPUS[0], id=8)])
     assert search_index.search("勾股", allowed=EVERYONE).total == 6  # unwarmed, a search opens its own
     assert len(opened) == 3
+
+
+def test_skipping_along_postings_lands_where_stepping_would(open_index):
+    search_index = open_index()
+    # 数学 in every third of 1,000 documents: its postings span several blocks.
+    search_index.add_or_update({"id": n, "visible_to": "public", "title": "数学" if n % 3 == 0 else "语文"}
+                               for n in range(1000))
+    with search_index._searcher() as searcher:
+        reader = searcher.reader()
+        stepped = list(reader.postings("content", "数学").all_ids())
+        assert len(stepped) == 334
+        matcher = reader.postings("content", "数学")
+        for target in range(0, 1001, 7):  # one matcher skipping ever further, as an intersection does
+            expected = next((docnum for docnum in stepped if docnum >= target), None)
+            if expected is None:
+                matcher.skip_to(target)
+                assert not matcher.is_active()
+                break
+            matcher.skip_to(target)
+            assert matcher.id() == expected
+
+
+def test_every_part_of_a_query_must_stand_whole_in_one_text(open_index):
+    search_index = open_index()
+    search_index.add_or_update([
+        {"id": 1, "visible_to": "public", "title": "三年级数学"},
+        {"id": 2, "visible_to": "public", "title": "三年计划", "description": "年级数学"},  # 三年 and 年级 apart
+        {"id": 3, "visible_to": "public", "title": "哈哈哈 数学"},
+        {"id": 4, "visible_to": "public", "title": "哈哈 数学"},  # 哈哈 once, where 哈哈哈 needs it twice in a row
+    ])
+
+    def found(text):
+        return sorted(hit.id for hit in search_index.search(text, allowed=["public"]).hits)
+
+    assert found("三年级 数学") == ["1"]
+    assert found("数学 三年级") == ["1"]
+    assert found("哈哈哈") == ["3"]
+    assert found("数学 哈哈哈") == ["3"]
+    assert found("三年 年级") == ["1", "2"]

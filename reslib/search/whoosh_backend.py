@@ -12,10 +12,12 @@ A query's cost is in Python per matching document, so what does not depend on th
 each visibility token's and each facet value's documents, as bit masks per segment (shared by
 all searchers, see ``_masks``). A query's visibility and filters are ORs and ANDs of those masks; every
 match is scored, which counts the total on the way, and facet counts are the matches intersected
-with each value's mask.
+with each value's mask. Matching reads term positions only in documents that hold every term of the
+query (see ``_Chains``).
 """
 
 import threading
+from bisect import bisect_left
 from contextlib import contextmanager
 from itertools import islice
 from dataclasses import dataclass
@@ -24,10 +26,12 @@ from pathlib import Path
 from whoosh import columns, index, sorting
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.collectors import SortingCollector, TopCollector, WrappingCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, AndMaybe, Every, Or, Phrase, Prefix, Term
+from whoosh.matching import IntersectionMatcher, NullMatcher, ReadTooFar, WrappingMatcher
+from whoosh.query import And, AndMaybe, Every, Or, Prefix, Query, Term
 from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR, OPTIMIZE
 
@@ -149,25 +153,135 @@ def _document(doc):
     return fields
 
 
+def _skip_to_by_bisection(matcher, targetid):
+    """``W3LeafMatcher.skip_to``, finding the posting in its block by bisection. Whoosh steps through
+    the block one posting at a time in Python, and intersecting a rare term with a common one (数学 三年级)
+    spent most of its time there."""
+    if not matcher.is_active():
+        raise ReadTooFar
+    if targetid <= matcher.id():  # id() also reads the block's ids, which the bisection needs
+        return
+    if targetid > matcher.block_max_id():
+        matcher._skip_to_block(lambda: targetid > matcher.block_max_id())
+        if not matcher.is_active():
+            return
+        matcher.id()
+    # The block's ids are sorted and its last is at least targetid: the posting is in this block.
+    matcher._i = bisect_left(matcher._ids, targetid, matcher._i)
+
+
+W3LeafMatcher.skip_to = _skip_to_by_bisection
+
+
+class _Chains(Query):
+    """Documents holding every chain of terms in ``fieldname``, each chain's terms at consecutive
+    positions (a chain is a query part's phrase; a one-term chain is a plain term). The score is the
+    sum of the distinct terms' scores.
+
+    Whoosh's own Phrase reads positions in every document where that one phrase's terms meet, and
+    an And of phrases then drops most of them (数学 三年级 read the positions of tens of thousands
+    of documents holding 年级 to find 227). Here every term of every chain is intersected first, rarest
+    first, and positions are read only in documents holding all of them."""
+
+    def __init__(self, fieldname, chains, boost=1.0):
+        self.fieldname = fieldname
+        self.chains = tuple(tuple(chain) for chain in chains)
+        self.boost = boost
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and (self.fieldname, self.chains, self.boost)
+                == (other.fieldname, other.chains, other.boost))
+
+    def __hash__(self):
+        return hash((self.fieldname, self.chains, self.boost))
+
+    def __repr__(self):
+        return f"_Chains({self.fieldname!r}, {self.chains!r}, boost={self.boost})"
+
+    def terms(self, phrases=True):
+        return iter(dict.fromkeys((self.fieldname, term) for chain in self.chains for term in chain))
+
+    def estimate_size(self, ixreader):
+        return min(ixreader.doc_frequency(self.fieldname, term) for _, term in self.terms())
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        if any((self.fieldname, term) not in reader for _, term in self.terms()):
+            return NullMatcher()
+        term_matchers = {term: Term(self.fieldname, term, boost=self.boost).matcher(searcher, context)
+                         for _, term in self.terms()}
+        rarest_first = sorted(term_matchers, key=lambda term: reader.doc_frequency(self.fieldname, term))
+        intersection = term_matchers[rarest_first[0]]
+        for term in rarest_first[1:]:
+            intersection = IntersectionMatcher(intersection, term_matchers[term])
+        chains = [[term_matchers[term] for term in chain] for chain in self.chains if len(chain) > 1]
+        return _ChainsMatcher(intersection, chains) if chains else intersection
+
+
+class _ChainsMatcher(WrappingMatcher):
+    """Moves ``child`` (the intersection of every chain's terms, whose term matchers ``chains`` holds in
+    chain order) on to the documents where each chain's terms stand at consecutive positions."""
+
+    def __init__(self, child, chains):
+        super().__init__(child)
+        self._chains = chains
+        self._skip_misses()
+
+    def replace(self, minquality=0):
+        # The chains hold the child's own term matchers: a replaced child would leave them behind.
+        return self if self.is_active() else NullMatcher()
+
+    def supports_block_quality(self):
+        return False  # skipping blocks by quality would move the child past the chain check
+
+    def _holds_chains(self) -> bool:
+        for first, *rest in self._chains:
+            starts = set(first.value_as("positions"))
+            for distance, term in enumerate(rest, start=1):
+                starts.intersection_update([position - distance for position in term.value_as("positions")])
+                if not starts:
+                    return False
+        return True
+
+    def _skip_misses(self):
+        child = self.child
+        while child.is_active() and not self._holds_chains():
+            child.next()
+
+    def next(self):
+        self.child.next()
+        self._skip_misses()
+
+    def skip_to(self, id):
+        self.child.skip_to(id)
+        self._skip_misses()
+
+    def all_ids(self):
+        while self.is_active():
+            yield self.id()
+            self.next()
+
+
 def _phrase(fieldname, part, boost=1.0):
-    if len(part.phrase) == 1:
-        query = Term(fieldname, part.phrase[0], boost=boost)
-    else:
-        query = Phrase(fieldname, list(part.phrase), boost=boost)
+    query = _Chains(fieldname, [part.phrase], boost=boost)
     if part.word:
         query = AndMaybe(query, Term(fieldname, part.word, boost=boost))
     return query
 
 
 def _match(parts, fieldname):
-    """Documents meeting every part in ``fieldname`` (or, for pinyin, in the title pinyin)."""
+    """Documents meeting every part in ``fieldname`` (or, for pinyin, in the title pinyin). The parts
+    without a pinyin alternative are matched together, as one ``_Chains``."""
+    plain = [part for part in parts if not part.pinyin]
     conditions = []
+    if plain:
+        chains = _Chains(fieldname, [part.phrase for part in plain])
+        words = [Term(fieldname, part.word) for part in plain if part.word]
+        conditions.append(AndMaybe(chains, Or(words)) if words else chains)
     for part in parts:
-        alternatives = [_phrase(fieldname, part)]
         if part.pinyin:
-            alternatives += [Prefix(name, part.pinyin) for name in PINYIN_FIELDS]
-        conditions.append(Or(alternatives) if len(alternatives) > 1 else alternatives[0])
-    return And(conditions)
+            conditions.append(Or([_phrase(fieldname, part), *(Prefix(name, part.pinyin) for name in PINYIN_FIELDS)]))
+    return And(conditions) if len(conditions) > 1 else conditions[0]
 
 
 def _ranked_match(parts):
