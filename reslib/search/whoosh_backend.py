@@ -179,8 +179,8 @@ class _Chains(Query):
     sum of the distinct terms' scores.
 
     Whoosh's own Phrase reads positions in every document where that one phrase's terms meet, and
-    an And of phrases then drops most of them (数学 三年级 read the positions of tens of thousands
-    of documents holding 年级 to find 227). Here every term of every chain is intersected first, rarest
+    an And of phrases then drops most of them (数学 三年级 read positions in thousands of documents
+    holding 三年 and 年级 to find 227). Here every term of every chain is intersected first, rarest
     first, and positions are read only in documents holding all of them."""
 
     def __init__(self, fieldname, chains, boost=1.0):
