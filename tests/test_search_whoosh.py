@@ -50,6 +50,13 @@ def test_a_write_larger_than_a_chunk_replaces_every_earlier_version(open_index, 
     assert search_index.ids_and_versions() == {str(doc["id"]): "v2" for doc in CORPUS}
 
 
+def warm_from_another_thread(search_index):
+    """As the web process's read-ahead thread does."""
+    thread = threading.Thread(target=search_index.warm)
+    thread.start()
+    thread.join()
+
+
 def test_warming_reads_new_segments_ahead_of_searches(open_index, monkeypatch):
     read = []  # document counts of the segments whose masks were read
     read_masks = whoosh_backend._segment_masks
@@ -59,17 +66,12 @@ def test_warming_reads_new_segments_ahead_of_searches(open_index, monkeypatch):
     search_index.add_or_update(CORPUS[:4])
     search_index.add_or_update(CORPUS[4:])
 
-    def warm_from_another_thread():  # as the web process's read-ahead thread does
-        thread = threading.Thread(target=search_index.warm)
-        thread.start()
-        thread.join()
-
-    warm_from_another_thread()
+    warm_from_another_thread(search_index)
     assert sorted(read) == [2, 4]
     assert search_index.search("勾股", allowed=EVERYONE).total == 4
     assert len(read) == 2  # the search read nothing itself
     search_index.add_or_update([dict(CORPUS[0], id=7)])
-    warm_from_another_thread()
+    warm_from_another_thread(search_index)
     assert read[2:] == [1]  # only the new segment
     assert search_index.search("勾股", allowed=EVERYONE).total == 5
     assert len(read) == 3
@@ -100,16 +102,11 @@ def test_searches_use_the_searchers_warming_renews(open_index, monkeypatch):
     open_searcher = search_index._ix.searcher
     monkeypatch.setattr(search_index._ix, "searcher", lambda **kwargs: opened.append(1) or open_searcher(**kwargs))
 
-    def warm_from_another_thread():
-        thread = threading.Thread(target=search_index.warm)
-        thread.start()
-        thread.join()
-
-    warm_from_another_thread()
+    warm_from_another_thread(search_index)
     assert len(opened) == 1
     assert search_index.search("勾股", allowed=EVERYONE).total == 4
     search_index.add_or_update([dict(CORPUS[0], id=7)])
-    warm_from_another_thread()
+    warm_from_another_thread(search_index)
     assert len(opened) == 2  # the outdated one renewed
     assert search_index.search("勾股", allowed=EVERYONE).total == 5  # the write is seen
     assert len(opened) == 2  # and no search opened one
@@ -128,14 +125,14 @@ def test_skipping_along_postings_lands_where_stepping_would(open_index):
         stepped = list(reader.postings("content", "数学").all_ids())
         assert len(stepped) == 334
         matcher = reader.postings("content", "数学")
-        for target in range(0, 1001, 7):  # one matcher skipping ever further, as an intersection does
-            expected = next((docnum for docnum in stepped if docnum >= target), None)
-            if expected is None:
-                matcher.skip_to(target)
-                assert not matcher.is_active()
-                break
+        for target in [*range(0, 1000, 7), 1000]:  # one matcher skipping ever further, as an intersection does
             matcher.skip_to(target)
-            assert matcher.id() == expected
+            expected = next((docnum for docnum in stepped if docnum >= target), None)
+            if expected is None:  # past the last posting, only at 1000
+                assert not matcher.is_active()
+            else:
+                assert matcher.id() == expected
+        assert not matcher.is_active()
 
 
 def test_every_part_of_a_query_must_stand_whole_in_one_text(open_index):

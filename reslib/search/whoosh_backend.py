@@ -187,6 +187,7 @@ class _Chains(Query):
         self.fieldname = fieldname
         self.chains = tuple(tuple(chain) for chain in chains)
         self.boost = boost
+        self.distinct_terms = tuple(dict.fromkeys(term for chain in self.chains for term in chain))
 
     def __eq__(self, other):
         return (type(other) is type(self) and (self.fieldname, self.chains, self.boost)
@@ -199,17 +200,17 @@ class _Chains(Query):
         return f"_Chains({self.fieldname!r}, {self.chains!r}, boost={self.boost})"
 
     def terms(self, phrases=True):
-        return iter(dict.fromkeys((self.fieldname, term) for chain in self.chains for term in chain))
+        return ((self.fieldname, term) for term in self.distinct_terms)
 
     def estimate_size(self, ixreader):
-        return min(ixreader.doc_frequency(self.fieldname, term) for _, term in self.terms())
+        return min(ixreader.doc_frequency(self.fieldname, term) for term in self.distinct_terms)
 
     def matcher(self, searcher, context=None):
         reader = searcher.reader()
-        if any((self.fieldname, term) not in reader for _, term in self.terms()):
+        if any((self.fieldname, term) not in reader for term in self.distinct_terms):
             return NullMatcher()
         term_matchers = {term: Term(self.fieldname, term, boost=self.boost).matcher(searcher, context)
-                         for _, term in self.terms()}
+                         for term in self.distinct_terms}
         rarest_first = sorted(term_matchers, key=lambda term: reader.doc_frequency(self.fieldname, term))
         intersection = term_matchers[rarest_first[0]]
         for term in rarest_first[1:]:
@@ -262,31 +263,27 @@ class _ChainsMatcher(WrappingMatcher):
             self.next()
 
 
-def _phrase(fieldname, part, boost=1.0):
-    query = _Chains(fieldname, [part.phrase], boost=boost)
-    if part.word:
-        query = AndMaybe(query, Term(fieldname, part.word, boost=boost))
-    return query
+def _phrases(fieldname, parts, boost=1.0):
+    """Documents holding every part's phrase in ``fieldname``, scored higher where they also hold a
+    part's whole word."""
+    query = _Chains(fieldname, [part.phrase for part in parts], boost=boost)
+    words = [Term(fieldname, part.word, boost=boost) for part in parts if part.word]
+    return AndMaybe(query, Or(words)) if words else query
 
 
 def _match(parts, fieldname):
     """Documents meeting every part in ``fieldname`` (or, for pinyin, in the title pinyin). The parts
     without a pinyin alternative are matched together, as one ``_Chains``."""
     plain = [part for part in parts if not part.pinyin]
-    conditions = []
-    if plain:
-        chains = _Chains(fieldname, [part.phrase for part in plain])
-        words = [Term(fieldname, part.word) for part in plain if part.word]
-        conditions.append(AndMaybe(chains, Or(words)) if words else chains)
-    for part in parts:
-        if part.pinyin:
-            conditions.append(Or([_phrase(fieldname, part), *(Prefix(name, part.pinyin) for name in PINYIN_FIELDS)]))
+    conditions = [_phrases(fieldname, plain)] if plain else []
+    conditions += [Or([_phrases(fieldname, [part]), *(Prefix(name, part.pinyin) for name in PINYIN_FIELDS)])
+                   for part in parts if part.pinyin]
     return And(conditions) if len(conditions) > 1 else conditions[0]
 
 
 def _ranked_match(parts):
     """``_match`` over all text, scoring title matches TITLE_BOOST times higher."""
-    in_title = Or([_phrase("title", part, TITLE_BOOST) for part in parts])
+    in_title = Or([_phrases("title", [part], TITLE_BOOST) for part in parts])
     return AndMaybe(_match(parts, "content"), in_title)
 
 
