@@ -57,6 +57,17 @@ def test_students_cannot_upload_and_csrf_is_required(client, district):
     assert Resource.query.count() == 0
 
 
+def test_students_are_offered_no_upload_they_would_be_refused(client, district):
+    login(client, "student.a")
+    for path in ("/dashboard", "/my/resources"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'href="/upload"' not in page and 'href="/my/resources"' not in page, path
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
+    login(client, "teacher.a")
+    page = client.get("/my/resources").get_data(as_text=True)
+    assert page.count('href="/upload"') == 2 and 'href="/my/resources"' in page  # the menu's and the page's own
+
+
 def test_content_decides_the_type_and_refusals_leave_nothing_behind(app, client, district):
     login(client, "teacher.a")
     response = send(client, b"<html><script>alert(1)</script></html>", "课件.pdf")

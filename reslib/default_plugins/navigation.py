@@ -13,7 +13,7 @@ def menu_links(user):
              {"label": _l("资源库"), "endpoint": "library.browse", "order": 20}]
     if can(user, "resource.upload"):
         links.append({"label": _l("上传资源"), "endpoint": "upload.page", "order": 30})
-    links.append({"label": _l("我的资源"), "endpoint": "upload.mine", "order": 31})
+        links.append({"label": _l("我的资源"), "endpoint": "upload.mine", "order": 31})
     if can(user, "review.queue"):
         links.append({"label": _l("审核"), "endpoint": "review.queue", "order": 40})
     if can(user, "accounts.list"):

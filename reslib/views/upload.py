@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.permissions import require
+from reslib.permissions import can, require
 from reslib.services import library, review
 from reslib.views import page_number, show_error
 from reslib.views.forms import ActionForm
@@ -75,7 +75,7 @@ def mine():
     require(current_user, "library.use")
     page = db.paginate(library.my_resources(current_user), page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("upload/mine.html", page=page)
+    return render_template("upload/mine.html", page=page, may_upload=can(current_user, "resource.upload"))
 
 
 @bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"])
