@@ -109,3 +109,16 @@ def test_wrong_password_gets_the_generic_message_in_chinese(live_server, page):
     # An unknown name gets the very same words, so the form does not reveal who has an account.
     log_in(page, live_server, "nobody.here", "not-the-password")
     expect(page.get_by_role("alert")).to_have_text(wrong_password)
+
+
+@pytest.mark.parametrize("width", [1024, 1920])  # a laptop and a classroom screen
+def test_the_longest_menu_wraps_without_breaking_the_name_into_a_column(live_server, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    log_in(page, live_server, "admin")  # the district admin has the most links of anyone
+    expect(page.get_by_role("heading", name="你好，")).to_be_visible()
+    for name in ("王建国", "退出"):
+        text = page.locator(".site-header .account").get_by_text(name, exact=True)
+        lines = text.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }")
+        assert lines == 1, f"{name} is broken over {lines} lines at {width}px wide"
+    context.close()
