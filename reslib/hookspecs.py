@@ -91,3 +91,11 @@ def resource_panels(resource, user):
 @hookspec
 def usage_recorded(event):
     """Called after a usage event (a ``UsageEvent``: view, preview, download or rate) is committed."""
+
+
+@hookspec
+def audit_actions():
+    """Return a dict naming the audit actions this plugin records, e.g. ``{"points.awarded": "记分"}``.
+
+    The audit log shows these names (lazily translated strings are welcome) instead of the codes.
+    """

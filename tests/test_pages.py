@@ -1,5 +1,6 @@
 """The shell: Chinese pages, error pages, health, assets served locally."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,14 @@ def test_no_asset_comes_from_another_host(client, district):
         page = client.get(path).get_data(as_text=True)
         for url in re.findall(r'(?:src|href)="([^"]+)"', page):
             assert url.startswith("/") and not url.startswith("//"), f"{path} loads {url}"
+
+
+def test_every_input_says_its_type_so_the_stylesheet_sizes_it_for_a_finger():
+    # The stylesheet styles inputs by type; an input without one stays a browser-default sliver on a phone.
+    roots = [Path(__file__).parent.parent / "reslib" / "templates", *Path(__file__).parent.parent.glob("plugins/*/templates")]
+    untyped = [f"{template.name}: {tag}" for root in roots for template in root.rglob("*.html")
+               for tag in re.findall(r"<input\b[^>]*>", template.read_text(encoding="utf-8")) if " type=" not in tag]
+    assert not untyped, untyped
 
 
 def test_pages_have_a_phone_viewport(client):

@@ -77,6 +77,10 @@ class ThrowawayPlugin:
         self.usage.append((event.kind, event.user_id, event.resource_id))
 
     @hookimpl
+    def audit_actions(self):
+        return {"throwaway.noted": "插件记了一笔"}
+
+    @hookimpl
     def can_access(self, user, action, target):
         return False if action == "plugins.view" else None
 
@@ -178,6 +182,21 @@ def test_hook_usage_recorded(client, district, plugin):
     assert plugin.usage == [("view", district.student_b.id, resource.id)]
 
 
+def test_hook_audit_actions(client, district):
+    from reslib.extensions import db
+    from reslib.services import audit
+
+    audit.record("throwaway.noted", actor=district.teacher_a, target=district.teacher_a)
+    audit.record("login.failed", target="account:teacher.a", result="denied")
+    audit.record("review.publish", actor=district.district_admin, target="resource:1")
+    db.session.commit()
+    login(client, "admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S) for row in re.findall(r"<tr class=\"result-.*?</tr>", page, flags=re.S)]
+    named = {cells[3]: cells[5] for cells in rows}  # 操作 and 结果
+    assert {"区级评审通过，入库": "成功", "登录失败": "拒绝", "插件记了一笔": "成功"}.items() <= named.items(), named
+
+
 def test_every_hook_is_documented_and_tested():
     doc = (Path(__file__).parent.parent / "docs" / "hooks.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^## `(\w+)\(", doc, flags=re.M))
@@ -227,6 +246,10 @@ def test_plugins_command_lists_installed_enabled_and_hooks(runner):
 
 class ReadOnlyDistrict:
     """A district that freezes its settings: no awards, competitions or quota changes, by anyone."""
+
+    @hookimpl
+    def audit_actions(self):
+        return {"throwaway.noted": "插件记了一笔"}
 
     @hookimpl
     def can_access(self, user, action, target):

@@ -35,3 +35,8 @@ def dashboard_panels(user):
     if not competitions:
         return []
     return [render_template("awards/_panel.html", competitions=competitions)]
+
+
+@hookimpl
+def audit_actions():
+    return {"awards.competition_created": _l("新建评比"), "awards.competition_status": _l("变更评比状态")}

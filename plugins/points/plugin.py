@@ -49,3 +49,8 @@ def dashboard_panels(user):
     if service.baseline_for(user) is None and not service.entries(user, 1):
         return []  # district staff are not measured; show nothing unless someone gave them points anyway
     return [_panel(user)]
+
+
+@hookimpl
+def audit_actions():
+    return {"points.awarded": _l("手动记分")}

@@ -35,3 +35,8 @@ def menu_links(user):
     if can(user, "district.manage"):
         links.append({"label": _l("推荐名额"), "endpoint": "sync_provincial.quotas", "order": 78})
     return links
+
+
+@hookimpl
+def audit_actions():
+    return {"sync_provincial.quotas_set": _l("设置推荐名额")}

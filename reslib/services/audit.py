@@ -1,17 +1,29 @@
 """Writing and reading the append-only audit log."""
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from reslib.extensions import db
 from reslib.models import AuditEvent
+from reslib.plugins import hooks
 
-ACTIONS = (
-    "login", "login.failed", "login.locked", "login.refused", "logout",
-    "account.registered", "account.verified", "account.rejected", "account.disabled", "account.enabled",
-    "account.unlocked", "account.transferred", "account.roles_changed", "account.created",
-    "password.reset", "password.changed", "token.created", "token.revoked",
-    "roster.imported", "schools.imported", "personal_data.exported",
-)
+# The core's actions and how the audit log names them; review steps and plugins' actions come from
+# action_labels().
+ACTIONS = {
+    "login": _l("登录"), "login.failed": _l("登录失败"), "login.locked": _l("账号锁定"),
+    "login.refused": _l("拒绝登录"), "logout": _l("退出"),
+    "account.registered": _l("实名注册"), "account.verified": _l("通过实名审核"), "account.rejected": _l("驳回实名审核"),
+    "account.disabled": _l("停用账号"), "account.enabled": _l("启用账号"), "account.unlocked": _l("解除锁定"),
+    "account.transferred": _l("调动学校"), "account.roles_changed": _l("变更角色"), "account.created": _l("创建账号"),
+    "password.reset": _l("重置密码"), "password.changed": _l("修改密码"),
+    "token.created": _l("创建 API 令牌"), "token.revoked": _l("撤销 API 令牌"),
+    "roster.imported": _l("导入花名册"), "schools.imported": _l("导入学校"),
+    "personal_data.exported": _l("导出个人信息"),
+    "resource.imported": _l("批量导入资源"), "resource.deleted": _l("删除资源"), "review.score": _l("评审打分"),
+    "taxonomy.added": _l("添加分类条目"), "taxonomy.renamed": _l("分类条目改名"),
+    "taxonomy.retired": _l("停用分类条目"), "taxonomy.restored": _l("恢复分类条目"),
+}
+RESULTS = {"ok": _l("成功"), "denied": _l("拒绝")}
 
 
 def record(action: str, *, actor=None, target=None, result: str = "ok", detail: str | None = None, school_id=None):
@@ -38,6 +50,16 @@ def _describe(target) -> str | None:
     if hasattr(target, "username"):
         return f"account:{target.username}"
     return f"{type(target).__name__.lower()}:{getattr(target, 'id', '?')}"
+
+
+def action_labels() -> dict:
+    """How the log names each action: the core's, the review steps' and those plugins declare."""
+    from reslib.services.review import STEP_LABELS  # review records through this module: import it late
+
+    labels = {**ACTIONS, **{f"review.{step}": label for step, label in STEP_LABELS.items()}}
+    for declared in hooks().audit_actions():
+        labels.update(declared or {})
+    return labels
 
 
 def known_actions() -> list[str]:

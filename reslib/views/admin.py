@@ -234,7 +234,8 @@ def audit_log():
     stmt = audit.query_events(school_id=school_id, action=args.get("action"), actor=args.get("actor"),
                               target=args.get("target"), result=args.get("result"))
     page = db.paginate(stmt, page=page_number(), per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page, actions=audit.known_actions())
+    return render_template("admin/audit.html", page=page, actions=audit.known_actions(),
+                           action_labels=audit.action_labels(), results=audit.RESULTS)
 
 
 @bp.route("/plugins")

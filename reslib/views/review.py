@@ -31,12 +31,6 @@ STAGE_LABELS = {
     "unscored": _l("待我评分"), "scored": _l("我已评分"),
 }
 QUEUE_TITLES = {"school": _l("学校审核"), "reviewer": _l("我的评审任务"), "district": _l("区级评审")}
-STEP_LABELS = {
-    "submit": _l("提交审核"), "approve": _l("学校审核通过"), "approve_and_recommend": _l("学校通过并推荐到区级"),
-    "recommend": _l("推荐到区级评审"), "assign_panel": _l("指派评审专家"), "publish": _l("区级评审通过，入库"),
-    "return": _l("退回修改"), "reject": _l("不通过"), "withdraw": _l("撤下"), "supersede": _l("被新版本取代"),
-    "import": _l("批量导入入库"),
-}
 # The metadata a reviewer may comment on one by one when returning a resource (labels as on the edit form).
 COMMENTED_FIELDS = {
     "title": _l("资源标题"), "description": _l("资源简介"), "kind": _l("资源类别"), "form_id": _l("资源形式"),
@@ -148,7 +142,7 @@ def _detail_page(resource, status=200, **posted):
     }
     return render_template(
         "review/detail.html", resource=resource, checks=review.checks_for(resource), panel=panel, own=own,
-        history=review.history(resource), allowed=allowed, forms=forms, statuses=STATUSES, step_labels=STEP_LABELS,
+        history=review.history(resource), allowed=allowed, forms=forms, statuses=STATUSES, step_labels=review.STEP_LABELS,
         field_labels=COMMENTED_FIELDS, today=review.today(), queue_link=can(current_user, "review.queue"),
     ), status
 
