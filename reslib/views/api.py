@@ -3,7 +3,7 @@
 Each view's docstring carries its OpenAPI operation after ``---``; /api/v1/openapi.json is built from them.
 """
 import re
-from functools import wraps
+from functools import cache, wraps
 
 from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
@@ -18,6 +18,30 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 
+def _check_query(view) -> None:
+    """Refuse a query parameter the operation's document declares but the value does not fit
+    (a word where a number goes, a sort order that does not exist): silently ignoring it would
+    answer a different question than the one asked."""
+    for name, schema in _query_parameters(view.__doc__ or "").items():
+        if name not in request.args:
+            continue
+        value = request.args[name]
+        if schema.get("type") == "integer" and not re.fullmatch(r"-?\d{1,18}", value.strip()):
+            raise ReslibError(_("参数 %(name)s 应为整数", name=name), field=name)
+        if "enum" in schema and value not in schema["enum"]:
+            raise ReslibError(_("参数 %(name)s 应为以下之一：%(values)s", name=name, values="、".join(schema["enum"])),
+                              field=name)
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            raise ReslibError(_("参数 %(name)s 不能超过 %(n)s 个字符", name=name, n=schema["maxLength"]), field=name)
+
+
+@cache
+def _query_parameters(docstring: str) -> dict:
+    """The GET operation's query parameters, by name, with their schemas."""
+    operation = load_operations_from_docstring(docstring).get("get") or {}
+    return {p["name"]: p.get("schema", {}) for p in operation.get("parameters", []) if p.get("in") == "query"}
+
+
 def token_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -26,6 +50,7 @@ def token_required(view):
         if user is None:
             raise ReslibError(_("需要有效的 API 令牌（Authorization: Bearer …）"), code="unauthorized", status=401)
         g.api_user = user
+        _check_query(view)
         return view(*args, **kwargs)
 
     return wrapper

@@ -126,6 +126,7 @@ def list_resources():
                       items:
                         type: object
                         properties: {value: {type: string}, label: {type: string}, count: {type: integer}, selected: {type: boolean}}
+        400: {description: "a query value that does not fit the parameters above (code invalid, field names it)", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         403: {description: a school library of another school, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     if request.args.get("q", "").strip():

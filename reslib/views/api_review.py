@@ -280,6 +280,9 @@ def review_queue():
                           stage: {type: string}
                           due: {type: string, format: date, nullable: true}
                           overdue: {type: boolean}
+        400:
+          description: "a query value that does not fit the parameters above (code invalid, field names it)"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
         403:
           description: "not a school admin, reviewer or district admin"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
