@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from reslib.extensions import db
-from reslib.models import AuditEvent, School, User
+from reslib.models import AuditEvent, Resource, School, User
 from reslib.services.demo import DEMO_PASSWORD
 from reslib.testing import login
 
@@ -74,8 +74,24 @@ def test_demo_loads_a_district_once_and_keeps_data_on_rerun(runner, app):
     assert runner.invoke(args=["demo"]).exit_code != 0  # never loads over real data
 
 
-def test_demo_accounts_sign_in(runner, app):
-    runner.invoke(args=["demo"])
+def test_demo_accounts_sign_in_to_resources_that_went_through_the_real_workflow(runner, app):
+    from reslib.services import review, usage
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
     client = app.test_client()
     login(client, "dc01.admin", DEMO_PASSWORD)
     assert "待审核账号" in client.get("/dashboard").get_data(as_text=True)
+
+    resources = db.session.scalars(select(Resource).order_by(Resource.id)).all()
+    assert {r.status for r in resources} == {"published", "school_approved", "submitted"}
+    for resource in resources:
+        steps = [decision.action for decision in review.history(resource)]
+        failed = [finding["message"] for finding in review.checks_for(resource) if not finding["ok"]]
+        assert resource.processing == "done" and not failed, (resource.title, failed)
+        if resource.status == "published":
+            # Newest first: submitted, approved and recommended by its school, scored by a panel, published.
+            assert steps == ["publish", "assign_panel", "approve_and_recommend", "submit"], steps
+            panel = review.panel_summary(resource)
+            assert panel.complete and len(panel.assignments) == 2 and resource.grade == panel.grade
+            assert all(a.reviewer.school_id != resource.school_id for a in panel.assignments)
+            assert usage.counts(resource)["downloads"] > 0 and usage.rating_summary(resource)[1] > 0

@@ -44,7 +44,8 @@ def load_demo() -> list[dict]:
 
     make("admin", "王建国", {"district_admin"})
     make("reviewer1", "李秀英", {"reviewer", "teacher"}, SCHOOLS[1][1], "T0901")
-    make("reviewer2", "陈志强", {"reviewer", "teacher"}, SCHOOLS[4][1], "T0590")  # a panel needs two
+    make("reviewer2", "陈志强", {"reviewer", "teacher"}, SCHOOLS[4][1], "T0590")  # a panel needs two,
+    make("reviewer3", "赵丽华", {"reviewer", "teacher"}, SCHOOLS[2][1], "T0390")  # none from the resource's school
     n = 0
     for index, (code, school, _unit) in enumerate(SCHOOLS, start=1):
         prefix = code.lower()
@@ -65,60 +66,122 @@ def load_demo() -> list[dict]:
     return demo_accounts()
 
 
-# title, owner, kind, form, stage, subject, grade, status, file maker
+# title, owner, kind, form, stage, subject, grade, category, how far it gets, file maker
 RESOURCES = [
-    ("勾股定理的证明（微课）", "dc02.t1", "student", "微课", "初中", "数学", "八年级", "published", "video"),
-    ("春晓 朗读", "dc01.t1", "student", "素材", "小学", "语文", "一年级", "published", "audio"),
-    ("勾股定理 教学设计", "dc02.t2", "teacher", "教学设计", "初中", "数学", "八年级", "published", "pdf"),
-    ("分数的初步认识 课件", "dc03.t1", "teacher", "课件", "小学", "数学", "三年级", "published", "pdf"),
-    ("心理健康：认识情绪", "dc04.t1", "student", "微课", "初中", "心理健康", "七年级", "published", "video"),
-    ("校本作业：一元一次方程", "dc02.t1", "teacher", "习题", "初中", "数学", "七年级", "school_approved", "pdf"),
-    ("光合作用 学习任务单", "dc04.t2", "student", "学习任务单", "初中", "生物", "七年级", "submitted", "pdf"),
+    ("勾股定理的证明（微课）", "dc02.t1", "student", "微课", "初中", "数学", "八年级", "学科教学", "excellent", "video"),
+    ("春晓 朗读", "dc01.t1", "student", "素材", "小学", "语文", "一年级", "学科教学", "good", "audio"),
+    ("勾股定理 教学设计", "dc02.t2", "teacher", "教学设计", "初中", "数学", "八年级", "学科教学", "excellent", "pdf"),
+    ("分数的初步认识 课件", "dc03.t1", "teacher", "课件", "小学", "数学", "三年级", "学科教学", "good", "pdf"),
+    ("心理健康：认识情绪", "dc04.t1", "student", "微课", "初中", "心理健康", "七年级", "心理健康", "excellent", "video"),
+    ("校本作业：一元一次方程", "dc02.t1", "teacher", "习题", "初中", "数学", "七年级", "学科教学", "school_approved", "pdf"),
+    ("光合作用 学习任务单", "dc04.t2", "student", "学习任务单", "初中", "生物", "七年级", "学科教学", "submitted", "pdf"),
 ]
+# Each panel member's share of every criterion's maximum, so any configured rubric gives the intended grade.
+PANEL_SHARES = {"excellent": (0.95, 0.91), "good": (0.86, 0.80)}
+# Students of other schools who use the published resources: (username, stars, comment).
+LEARNERS = [("dc01.s1", 5, "讲得清楚，例子好懂。"), ("dc03.s2", 4, "很有帮助，希望多出几个练习。"),
+            ("dc05.s1", 5, ""), ("dc06.s3", 4, "")]
 
 
 def load_resources() -> None:
-    """A few resources in the libraries and in review, with real (generated) files the worker will process."""
+    """A few resources, each taken as far as its row says through the real workflow (submitted, approved
+    by its school, scored by a district panel and published), then used and rated by students."""
     import tempfile
     from pathlib import Path
 
-    from reslib.jobs import queue
     from reslib.models import Resource, Term
     from reslib.models.base import utcnow
-    from reslib.services import library, vocabularies
+    from reslib.services import library, processing, vocabularies
 
     vocabularies.install_defaults()
     term = {(t.vocabulary, t.name): t.id for t in db.session.scalars(select(Term))}
     files = library.store()
-    made = {}
+    journeys = []
     with tempfile.TemporaryDirectory() as work:
-        for index, (title, owner, kind, form, stage, subject, grade, status, maker) in enumerate(RESOURCES):
-            owner = db.session.scalar(select(User).where(User.username == owner))
+        for index, (title, owner, kind, form, stage, subject, grade, category, journey, maker) in enumerate(RESOURCES):
+            owner = _user(owner)
             path = Path(work) / f"{index}.{maker}"
             mime, extension = _make_file(maker, path, index)
             resource = Resource(
-                owner_id=owner.id, school_id=owner.school_id, status=status, title=title, kind=kind,
+                owner_id=owner.id, school_id=owner.school_id, status="draft", title=title, kind=kind,
                 description=f"{title}：东昌区{subject}学科组制作的示范资源。", form_id=term[("form", form)],
                 stage_id=term[("stage", stage)], subject_id=term[("subject", subject)], grade_id=term[("grade", grade)],
-                edition_id=term[("edition", "人教版")], copyright_holder=owner.school.name, presenters=owner.real_name,
+                edition_id=term[("edition", "人教版")], category_id=term[("category", category)],
+                copyright_holder=owner.school.name, presenters=owner.real_name,
                 keywords=f"{subject};{grade};{form}", created_on=utcnow().date(), source="school", licence="all_rights",
                 type_code={"video": "A01", "audio": "A02"}.get(maker, ""), file_sha256=files.put_file(path),
                 file_name=f"{title}.{extension}", file_size=path.stat().st_size, file_kind=maker, file_mime=mime,
-                inline_safe=True, processing="pending", published_at=utcnow() if status != "submitted" else None,
-                submitted_at=utcnow(), grade="excellent" if status == "published" and index % 2 == 0 else
-                ("good" if status == "published" else None),
+                inline_safe=True, processing="pending",
             )
             db.session.add(resource)
             db.session.flush()
             resource.lineage_id = resource.id
-            made[resource.id] = resource
+            journeys.append((resource, journey))
     db.session.commit()
-    for resource_id in made:
-        queue().enqueue("process_resource", resource_id)
+    for resource, journey in journeys:
+        if resource.file_kind == "audio":  # nothing in the file to draw a cover from: the uploader gives one
+            library.set_cover(resource.owner, resource, _cover_jpeg())
+        # Files the demo made itself, processed here rather than by the worker: review needs them done.
+        processing.process_resource(resource.id)
+        _review(resource, journey)
+    for resource, journey in journeys:
+        if journey in PANEL_SHARES:
+            _use(resource)
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _review(resource, journey: str) -> None:
+    from flask import current_app
+
+    from reslib.services import review
+
+    review.submit(resource.owner, resource)
+    if journey == "submitted":
+        return
+    school_admin = _user(f"{resource.school.code.lower()}.admin")
+    if journey == "school_approved":
+        review.school_decision(school_admin, resource, "approve", "内容规范，同意进入本校资源库。")
+        return
+    review.school_decision(school_admin, resource, "approve_and_recommend", "质量较好，推荐参加区级评审。")
+    district_admin = _user("admin")
+    panel = review.eligible_reviewers(resource)[:current_app.config["REVIEW_PANEL_SIZE"]]
+    review.assign_panel(district_admin, resource, [reviewer.id for reviewer in panel])
+    rubric = current_app.config["REVIEW_RUBRIC"]
+    for reviewer, share in zip(panel, PANEL_SHARES[journey]):
+        review.score(reviewer, resource, {criterion: round(top * share) for criterion, top in rubric.items()},
+                     "导向正确，设计合理。" if share > 0.9 else "可用，个别环节还可以更精炼。")
+    review.decide(district_admin, resource, "publish", "评审通过，进入区级资源库。")
+
+
+def _use(resource) -> None:
+    from reslib.services import usage
+
+    for username, stars, comment in LEARNERS:
+        learner = _user(username)
+        for kind in ("view", "download"):
+            usage.record(learner, resource, kind)
+        usage.rate(learner, resource, stars, comment)
+
+
+def _cover_jpeg():
+    import io
+
+    from PIL import Image, ImageDraw
+
+    cover = Image.new("RGB", (1280, 720), (178, 45, 45))
+    ImageDraw.Draw(cover).ellipse((490, 210, 790, 510), outline="white", width=12)  # a record, for a recording
+    jpeg = io.BytesIO()
+    cover.save(jpeg, "JPEG", quality=85)
+    jpeg.seek(0)
+    return jpeg
 
 
 def _make_file(kind: str, path, index: int) -> tuple[str, str]:
-    """Generated content: a test pattern video, a tone, a drawn page. Returns (mime type, extension)."""
+    """Generated content: a test pattern video, a tone, a drawn page, each told apart by ``index`` (else
+    the duplicate check would rightly flag them). Returns (mime type, extension)."""
     import subprocess
 
     from PIL import Image, ImageDraw
@@ -127,7 +190,7 @@ def _make_file(kind: str, path, index: int) -> tuple[str, str]:
         from reslib.services.media import ffmpeg_binary
 
         source = (["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=3", "-f", "lavfi", "-i",
-                   "sine=frequency=440:duration=3", "-c:v", "libx264", "-b:v", "2500k", "-pix_fmt", "yuv420p",
+                   f"sine=frequency={440 + 20 * index}:duration=3", "-c:v", "libx264", "-b:v", "2500k", "-pix_fmt", "yuv420p",
                    "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]
                   if kind == "video" else
                   ["-f", "lavfi", "-i", "sine=frequency=523:duration=3:sample_rate=44100", "-ac", "2",
