@@ -1,4 +1,6 @@
 """A demo district, 东昌区教育局, for trying reslib out (``reslib demo``, run by ``make run``)."""
+import itertools
+
 from sqlalchemy import func, select
 
 from reslib.extensions import db
@@ -78,7 +80,7 @@ RESOURCES = [
 ]
 # Each panel member's share of every criterion's maximum, so any configured rubric gives the intended grade.
 PANEL_SHARES = {"excellent": (0.95, 0.91), "good": (0.86, 0.80)}
-# Students of other schools who use the published resources: (username, stars, comment).
+# Students across the district who use the published resources: (username, stars, comment).
 LEARNERS = [("dc01.s1", 5, "讲得清楚，例子好懂。"), ("dc03.s2", 4, "很有帮助，希望多出几个练习。"),
             ("dc05.s1", 5, ""), ("dc06.s3", 4, "")]
 
@@ -150,7 +152,7 @@ def _review(resource, journey: str) -> None:
     panel = review.eligible_reviewers(resource)[:current_app.config["REVIEW_PANEL_SIZE"]]
     review.assign_panel(district_admin, resource, [reviewer.id for reviewer in panel])
     rubric = current_app.config["REVIEW_RUBRIC"]
-    for reviewer, share in zip(panel, PANEL_SHARES[journey]):
+    for reviewer, share in zip(panel, itertools.cycle(PANEL_SHARES[journey])):  # whatever the panel's size
         review.score(reviewer, resource, {criterion: round(top * share) for criterion, top in rubric.items()},
                      "导向正确，设计合理。" if share > 0.9 else "可用，个别环节还可以更精炼。")
     review.decide(district_admin, resource, "publish", "评审通过，进入区级资源库。")
