@@ -17,8 +17,18 @@ def test_admin_actions_are_recorded_with_actor_address_and_result(client, distri
     events = {e.action: e for e in db.session.scalars(select(AuditEvent))}
     roles = events["account.roles_changed"]
     assert roles.actor_name == "admin" and roles.address == "127.0.0.1" and roles.result == "ok"
-    assert roles.detail == "teacher → reviewer,teacher"
+    assert roles.detail == "教师 → 教师、评审专家"  # in words, as the log is read
     assert events["personal_data.exported"].school_id == district.school_a.id
+
+
+def test_review_steps_are_recorded_in_words(district):
+    from reslib.services import review
+    from reslib.testing import add_resource
+
+    resource = add_resource(district.teacher_a, status="submitted")
+    review.school_decision(district.admin_a, resource, "approve", "同意入校本库")
+    detail = db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "review.approve"))
+    assert detail == "待学校审核→已入校本库 同意入校本库"
 
 
 def test_audit_page_filters_by_action(client, district):

@@ -138,7 +138,7 @@ def set_status(actor, competition: Competition, status: str) -> Competition:
                             new=str(STATUSES[status])), field="status", code="invalid_transition", status=409)
     old = competition.status
     competition.status = status
-    audit.record("awards.competition_status", actor=actor, target=competition, detail=f"{old} → {status}")
+    audit.record("awards.competition_status", actor=actor, target=competition, detail=f"{STATUSES[old]} → {STATUSES[status]}")
     db.session.commit()
     return competition
 

@@ -329,9 +329,9 @@ def set_roles(actor: User, user: User, roles) -> None:
         raise ReslibError(_("学生、教师和学校管理员必须属于一所学校"), field="roles")
     if user.id == actor.id and "district_admin" not in roles:
         raise ReslibError(_("不能取消自己的区管理员角色"), field="roles")
-    before = ",".join(sorted(user.roles))
+    before = "、".join(user.role_labels)
     user.set_roles(roles)
-    audit.record("account.roles_changed", actor=actor, target=user, detail=f"{before} → {','.join(sorted(roles))}")
+    audit.record("account.roles_changed", actor=actor, target=user, detail=f"{before} → {'、'.join(user.role_labels)}")
     db.session.commit()
     hooks().account_changed(user=user, change="roles_changed", actor=actor)
 

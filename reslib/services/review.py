@@ -17,7 +17,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Resource, ReviewAssignment, ReviewDecision, User, UserRole
 from reslib.models.base import utcnow
-from reslib.models.library import GRADES
+from reslib.models.library import GRADES, STATUSES
 from reslib.permissions import can, require
 from reslib.plugins import hooks
 from reslib.services import audit, library
@@ -207,7 +207,7 @@ def _move(actor, resource: Resource, action: str, to_status: str, comment: str =
         to_status=to_status, comment=comment,
         field_comments_json=json.dumps(field_comments, ensure_ascii=False) if field_comments else None,
     ))
-    detail = " ".join(filter(None, [f"{resource.status}→{to_status}", comment,
+    detail = " ".join(filter(None, [f"{STATUSES[resource.status]}→{STATUSES[to_status]}", comment,
                                     json.dumps(field_comments, ensure_ascii=False) if field_comments else ""]))
     audit.record(f"review.{action}", actor=actor, target=resource, detail=detail)
     if action in ("return", "reject", "withdraw"):

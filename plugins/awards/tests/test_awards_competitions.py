@@ -91,7 +91,7 @@ def test_stages_move_forward_through_the_page_and_are_audited(client, district):
         response = post_form(client, f"/awards/{competition.id}/status", {"status": status}, token_page=f"/awards/{competition.id}")
         assert f"评比状态已改为“{label}”" in client.get(response.headers["Location"]).get_data(as_text=True)
     details = db.session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "awards.competition_status")).all()
-    assert details == ["draft → open", "open → judging", "judging → closed"]
+    assert details == ["草稿 → 征集中", "征集中 → 评审中", "评审中 → 已结束"]
     # a stale page asking for an illegal step is told why, and nothing changes
     response = post_form(client, f"/awards/{competition.id}/status", {"status": "open"}, token_page="/awards/")
     assert "不能从“已结束”改为“征集中”" in client.get(response.headers["Location"]).get_data(as_text=True)
