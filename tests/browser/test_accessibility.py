@@ -1,0 +1,52 @@
+"""Every main page, as each kind of user sees it on a phone and on a classroom screen, passes axe-core's
+accessibility rules (WCAG 2.x A and AA: labels, contrast, names, landmarks, keyboard reach)."""
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from test_journeys import VIEWPORTS, log_in
+
+from reslib.testing import add_resource
+
+pytestmark = pytest.mark.browser
+
+CLASSROOM = {"width": 1920, "height": 1080}
+PAGES = {  # who: the pages they use most; {published}, {submitted} and {draft} are the resources below
+    None: ["/", "/login", "/register"],
+    "student.a": ["/dashboard", "/library", "/resources/{published}", "/search?q=勾股", "/search?q=没有这种资源",
+                  "/profile"],
+    "teacher.a": ["/upload", "/my/resources", "/resources/{draft}/edit", "/resources/{submitted}", "/password"],
+    "admin.a": ["/dashboard", "/review", "/resources/{submitted}/review", "/admin/accounts",
+                "/admin/verifications", "/admin/roster"],
+    "admin": ["/dashboard", "/admin/schools", "/admin/audit", "/admin/taxonomy", "/admin/import", "/admin/plugins",
+              "/library/schools/{school}"],
+}
+
+
+@pytest.fixture
+def extend_district():
+    def resources(district):
+        ids = {status: add_resource(district.teacher_a, status=status, title=f"勾股定理（{status}）").id
+               for status in ("published", "submitted", "draft")}
+        ids["school"] = district.school_a.id
+        resources.ids = ids
+
+    return resources
+
+
+@pytest.mark.parametrize("viewport", [VIEWPORTS["phone"], CLASSROOM], ids=["phone", "classroom"])
+def test_main_pages_pass_axe(live_server, browser, extend_district, viewport):
+    axe = Axe()
+    violations = []
+    for username, paths in PAGES.items():
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
+        page = context.new_page()
+        if username:
+            log_in(page, live_server, username)
+            page.wait_for_url("**/dashboard")
+        for path in paths:
+            response = page.goto(live_server + path.format(**extend_district.ids))
+            assert response.status == 200, f"{username} {path}: {response.status}"
+            for rule in axe.run(page).response["violations"]:
+                nodes = "; ".join(" ".join(map(str, node["target"])) for node in rule["nodes"][:3])
+                violations.append(f"{username} {path}: {rule['id']} ({rule['impact']}) {rule['help']} — {nodes}")
+        context.close()
+    assert not violations, "\n".join(violations)
