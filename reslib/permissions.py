@@ -38,6 +38,14 @@ def _self_or_admin(user, target):
     return target is not None and (target.id == user.id or _admin_of(user, target))
 
 
+def _full_name(user, person):
+    """A pupil's full name stays within their school (and the district office); teachers act under theirs."""
+    if not person.has_role("student") or person.has_role("teacher", "school_admin", "reviewer", "district_admin"):
+        return True
+    return person.id == user.id or (person.school_id is not None and person.school_id == user.school_id) \
+        or user.has_role("district_admin")
+
+
 def _any_admin(user, target=None):
     return user.has_role("district_admin", "school_admin")
 
@@ -120,6 +128,7 @@ def _school_library(user, school) -> bool:
 RULES = {
     "library.use": lambda user, target=None: True,  # every verified account
     "account.view": _self_or_admin,  # profile page, masked personal data
+    "account.full_name": _full_name,  # a person's whole name where others see it, e.g. beside a rating
     "account.verify": _admin_of,  # approve or reject a pending registration
     "account.manage": _admin_of,  # disable, enable, reset password
     "account.transfer": _district_admin,  # move to another school

@@ -9,7 +9,9 @@ from flask_babel import get_translations
 from flask_login import current_user
 from markupsafe import Markup
 
+from reslib.permissions import can
 from reslib.plugins import hooks
+from reslib.services.identity import pupil_name
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -68,6 +70,11 @@ def page_url(number: int) -> str:
     return url_for(request.endpoint, **args)
 
 
+def shown_name(person) -> str:
+    """``person``'s name as the viewer may see it (a pupil's whole name stays within their school)."""
+    return person.real_name if can(current_user, "account.full_name", person) else pupil_name(person.real_name)
+
+
 def localtime(value, fmt="%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
@@ -78,6 +85,7 @@ def init_app(app) -> None:
     app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
     app.jinja_env.globals.update(nav_links=nav_links, plugin_panels=plugin_panels, page_url=page_url)
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["shown_name"] = shown_name
 
     @app.context_processor
     def _site():

@@ -200,3 +200,23 @@ def test_rate_service_error_names_the_field(app, district):
     with app.test_request_context(), pytest.raises(ReslibError) as caught:
         usage.rate(district.student_a, resource, 3, "x" * 501)
     assert caught.value.field == "comment"
+
+
+def test_a_pupils_whole_name_beside_a_rating_stays_within_their_school(client, district):
+    from reslib.services.identity import pupil_name
+
+    assert (pupil_name("林诗琪"), pupil_name("欧阳晓晨"), pupil_name("阿依古丽·买买提")) == ("林同学", "欧阳同学", "阿同学")
+    district.student_a.real_name, district.teacher_b.real_name = "林诗琪", "欧阳明"
+    resource = add_resource(district.teacher_a, status="published")
+    usage.rate(district.student_a, resource, 5, "讲得清楚")
+    usage.rate(district.teacher_b, resource, 4, "可以用在复习课")
+    db.session.commit()
+    for username, pupil_shown in (("student.b", "林同学"), ("teacher.b", "林同学"), ("admin.b", "林同学"),
+                                  ("teacher.a", "林诗琪"), ("admin.a", "林诗琪"), ("student.a", "林诗琪"),
+                                  ("admin", "林诗琪")):
+        login(client, username)
+        page = client.get(f"/resources/{resource.id}").get_data(as_text=True)
+        assert f"<strong>{pupil_shown}</strong>" in page and "<strong>欧阳明</strong>" in page, username  # teachers: whole
+        if pupil_shown == "林同学":
+            assert "林诗琪" not in page, username
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})

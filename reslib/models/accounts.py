@@ -122,11 +122,13 @@ class User(db.Model):
         return f"{self.id}:{self.current_session_key}"
 
 
-def shown_by_name(accounts):
+def shown_by_name(accounts, *, with_roles: bool = False):
     """Loader option for the accounts behind relationship ``accounts`` on a page that shows only their names:
     loaded with the query, and their roles (by default a query of their own whenever accounts load) only
-    when something asks for them."""
-    return joinedload(accounts).lazyload(User.role_rows)
+    when something asks for them, or ``with_roles``, all in one more query (a pupil's name is shown whole
+    only to some: see the account.full_name rule)."""
+    option = joinedload(accounts)
+    return option.selectinload(User.role_rows) if with_roles else option.lazyload(User.role_rows)
 
 
 class UserRole(db.Model):

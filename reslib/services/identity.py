@@ -72,6 +72,17 @@ def mask_national_id(number: str) -> str:
     return number[:3] + "*" * 11 + number[-4:]
 
 
+# The two-character surnames common enough to matter; every other name starts with a one-character surname.
+_COMPOUND_SURNAMES = frozenset("欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 南宫 西门 申屠".split())
+
+
+def pupil_name(real_name: str) -> str:
+    """How a pupil is named to those outside their school: 林同学 for 林诗琪, 欧阳同学 for 欧阳晓晨.
+    Minority names (阿依古丽·买买提) have no surname up front; their first character serves alike."""
+    surname = real_name[:2] if real_name[:2] in _COMPOUND_SURNAMES else real_name[:1]
+    return _("%(surname)s同学", surname=surname)
+
+
 @cache
 def _common_passwords() -> frozenset[str]:
     text = files("reslib").joinpath("data/common_passwords.txt").read_text(encoding="utf-8")

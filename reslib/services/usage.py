@@ -114,8 +114,9 @@ def rating_summary(resource: Resource) -> tuple[float | None, int, dict[int, int
 
 
 def comments(resource: Resource, limit: int = 50) -> list[Rating]:
-    """The latest ratings that say something, with their authors."""
+    """The latest ratings that say something, with their authors (and their roles, which decide how
+    each author is named to the reader)."""
     return list(db.session.scalars(
-        select(Rating).options(shown_by_name(Rating.user))
+        select(Rating).options(shown_by_name(Rating.user, with_roles=True))
         .where(Rating.lineage_id == resource.lineage_id, Rating.comment != "")
         .order_by(Rating.updated_at.desc()).limit(limit)))
