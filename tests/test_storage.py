@@ -240,7 +240,6 @@ def test_sniff_documents_and_images(tmp_path, make, expected):
         b"#!/bin/sh\nrm -rf /\n",
         b'<?xml version="1.0" encoding="no-such-codec"?><svg/>',
         b"PK\x03\x04" + bytes(60),  # the start of a zip without its central directory
-        b"",
     ],
 )
 def test_sniff_refuses_everything_else(tmp_path, content):
@@ -250,6 +249,14 @@ def test_sniff_refuses_everything_else(tmp_path, content):
         sniff(path)
     assert (refused.value.code, refused.value.status) == ("unsupported_type", 415)
     assert refused.value.message.startswith("不支持的文件类型：")
+
+
+def test_sniff_calls_an_empty_file_empty(tmp_path):
+    path = tmp_path / "lesson.mp4"
+    path.write_bytes(b"")
+    with pytest.raises(ReslibError, match="文件是空的") as refused:
+        sniff(path)
+    assert (refused.value.code, refused.value.status) == ("empty_file", 422)
 
 
 # --- caps and bombs --------------------------------------------------------------------------------

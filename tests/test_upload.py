@@ -73,6 +73,9 @@ def test_content_decides_the_type_and_refusals_leave_nothing_behind(app, client,
     response = send(client, b"<html><script>alert(1)</script></html>", "课件.pdf")
     assert response.status_code == 415
     assert "不支持的文件类型" in response.get_json()["error"]["message"]
+    empty = send(client, b"", "教案.pdf")
+    assert empty.status_code == 422 and empty.get_json()["error"]["code"] == "empty_file"
+    assert "文件是空的" in empty.get_json()["error"]["message"]
     assert Resource.query.count() == 0 and staging_files(app) == []
 
 

@@ -100,6 +100,8 @@ def sniff(path) -> Sniffed:
     path = Path(path)
     with path.open("rb") as file:
         head = file.read(_HEAD_BYTES)
+        if not head:  # say so plainly: "unrecognised type" would send the teacher hunting for a format problem
+            raise ReslibError("文件是空的（0 字节），请检查后重新选择", code="empty_file", status=422)
         if head.startswith(b"PK\x03\x04"):
             return _sniff_zip(path)
         if _is_svg(head):
