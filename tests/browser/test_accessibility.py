@@ -1,5 +1,6 @@
 """Every main page, as each kind of user sees it on a phone and on a classroom screen, passes axe-core's
-accessibility rules (WCAG 2.x A and AA: labels, contrast, names, landmarks, keyboard reach)."""
+accessibility rules (WCAG 2.x A and AA: labels, contrast, names, landmarks, keyboard reach), and on the
+phone nothing sticks out sideways."""
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from test_journeys import VIEWPORTS, log_in
@@ -45,6 +46,9 @@ def test_main_pages_pass_axe(live_server, browser, extend_district, viewport):
         for path in paths:
             response = page.goto(live_server + path.format(**extend_district.ids))
             assert response.status == 200, f"{username} {path}: {response.status}"
+            scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if scroll_width > inner_width:
+                violations.append(f"{username} {path}: {scroll_width}px wide in a {inner_width}px window")
             for rule in axe.run(page).response["violations"]:
                 nodes = "; ".join(" ".join(map(str, node["target"])) for node in rule["nodes"][:3])
                 violations.append(f"{username} {path}: {rule['id']} ({rule['impact']}) {rule['help']} — {nodes}")
