@@ -69,6 +69,16 @@ def test_openapi_document_describes_every_api_route(app, client):
     assert "Error" in spec["components"]["schemas"]
 
 
+def test_openapi_document_is_valid_openapi_3(client):
+    # A docstring's YAML can parse and still describe nonsense (an unquoted comma once split a
+    # description into a stray key); client generators then choke on the document.
+    from openapi_spec_validator import OpenAPIV30SpecValidator
+
+    problems = [f"{'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
+                for error in OpenAPIV30SpecValidator(client.get("/api/v1/openapi.json").json).iter_errors()]
+    assert problems == []
+
+
 def test_query_values_outside_the_document_are_refused_not_ignored(client, district):
     from reslib.services import accounts
 

@@ -176,7 +176,7 @@ def download_resource(resource_id):
         200: {description: the file, content: {application/octet-stream: {schema: {type: string, format: binary}}}}
         206: {description: the requested range}
         403: {description: not visible to this account, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
-        404: {description: no such resource, or a link resource without a file, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        404: {description: "no such resource, or a link resource without a file", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     return download_response(g.api_user, library.get_resource(resource_id))
 
