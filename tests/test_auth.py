@@ -99,6 +99,17 @@ def test_session_is_renewed_at_login_so_a_planted_session_gains_nothing(client, 
     assert client.get_cookie("session").value != before
 
 
+def test_the_session_set_at_login_carries_a_new_csrf_secret(client, district):
+    client.get("/login")
+    with client.session_transaction() as before:
+        old_secret = before["csrf_token"]
+    login(client, "teacher.a")
+    with client.session_transaction() as after:
+        assert after["csrf_token"] != old_secret  # renewed with the session, not carried over
+    # so the first page after signing in does not have to rewrite the cookie to add one
+    assert client.get("/dashboard").headers.get("Set-Cookie") is None
+
+
 def test_logout_ends_the_session_even_for_a_copied_cookie(client, district):
     login(client, "teacher.a")
     stolen = client.get_cookie("session").value

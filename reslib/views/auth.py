@@ -1,9 +1,10 @@
 """Signing in and out, registration, password change, language choice."""
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from reslib.errors import ReslibError
@@ -41,6 +42,9 @@ def login():
         target = safe_next(request.args.get("next"), url_for("main.dashboard"))
         lang = session.get("lang")
         session.clear()
+        # A new CSRF secret for the new session, in the cookie set now: the next page need not rewrite it.
+        g.pop("csrf_token", None)
+        generate_csrf()
         accounts.start_session(user)
         login_user(user)
         session.permanent = True
