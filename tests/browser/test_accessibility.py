@@ -1,4 +1,5 @@
-"""Every main page, as each kind of user sees it on a phone and on a classroom screen, passes axe-core's
+"""Every main page and every page of each user's menu, as each kind of user sees it on a phone and on a
+classroom screen, passes axe-core's
 accessibility rules (WCAG 2.x A and AA: labels, contrast, names, landmarks, keyboard reach), and on the
 phone nothing sticks out sideways."""
 import pytest
@@ -43,7 +44,9 @@ def test_main_pages_pass_axe(live_server, browser, extend_district, viewport):
         if username:
             log_in(page, live_server, username)
             page.wait_for_url("**/dashboard")
-        for path in paths:
+        # and every page of their menu, so the pages plugins add are held to the same rules
+        menu = [href.removeprefix(live_server) for href in page.eval_on_selector_all("#site-nav a", "links => links.map(a => a.href)")]
+        for path in dict.fromkeys([*paths, *menu]):
             response = page.goto(live_server + path.format(**extend_district.ids))
             assert response.status == 200, f"{username} {path}: {response.status}"
             scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
