@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.models import ROLES, School, User
+from reslib.models import ROLES, School
 from reslib.permissions import OPERATOR
 from reslib.plugins import describe, installed_plugins
 from reslib.services import accounts, demo, roster, vocabularies
@@ -104,7 +104,7 @@ def import_command(file, username, school, dry_run):
     """Import catalogue records (CSV, XLSX or JSON Lines with the national metadata standard's columns)."""
     from reslib.services import importer
 
-    actor = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    actor = accounts.user_by_username(username)
     if actor is None or not actor.is_active:
         raise click.ClickException(f"没有可用的账号 {username}")
     try:
@@ -195,7 +195,7 @@ def users_list(school, status):
 @with_appcontext
 def users_token(username, name):
     """Print a new API token for USERNAME."""
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = accounts.user_by_username(username)
     if user is None or not user.is_active:
         raise click.ClickException(f"没有可用的账号 {username}")
     click.echo(accounts.create_token(user, name))

@@ -42,8 +42,8 @@ def _full_name(user, person):
     """A pupil's full name stays within their school (and the district office); teachers act under theirs."""
     if not person.has_role("student") or person.has_role("teacher", "school_admin", "reviewer", "district_admin"):
         return True
-    return person.id == user.id or (person.school_id is not None and person.school_id == user.school_id) \
-        or user.has_role("district_admin")
+    same_school = person.school_id is not None and person.school_id == user.school_id
+    return person.id == user.id or same_school or user.has_role("district_admin")
 
 
 def _any_admin(user, target=None):

@@ -11,7 +11,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import User
 from reslib.permissions import can
-from reslib.services import audit
+from reslib.services import accounts, audit
 from reslib.templating import LOCAL_ZONE
 
 MAX_AMOUNT = 1000  # per manual award: larger numbers are almost always typing mistakes
@@ -66,7 +66,7 @@ def check_amount(amount) -> int:
 
 
 def find_account(username: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    user = accounts.user_by_username(username)
     if user is None:
         raise ReslibError(_("没有用户名为“%(name)s”的账号", name=(username or "").strip()), field="username",
                           code="not_found")

@@ -61,6 +61,13 @@ STATUSES = {
     "superseded": _l("已被新版本取代"),
 }
 VISIBLE_STATUSES = ("school_approved", "published")  # in a library; the rest only to owner and reviewers
+# How each step of the workflow (a ReviewDecision's action) is named in the history and the audit log.
+STEP_LABELS = {
+    "submit": _l("提交审核"), "approve": _l("学校审核通过"), "approve_and_recommend": _l("学校通过并推荐到区级"),
+    "recommend": _l("推荐到区级评审"), "assign_panel": _l("指派评审专家"), "publish": _l("区级评审通过，入库"),
+    "return": _l("退回修改"), "reject": _l("不通过"), "withdraw": _l("撤下"), "supersede": _l("被新版本取代"),
+    "import": _l("批量导入入库"),
+}
 
 PROCESSING = {
     "none": _l("无需处理"),

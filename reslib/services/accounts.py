@@ -44,6 +44,11 @@ def get_user(user_id) -> User:
     return user
 
 
+def user_by_username(username: str) -> User | None:
+    """The account signing in, named in a command or on a form, as typed (case and spaces aside)."""
+    return db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+
+
 def get_school(school_id) -> School:
     school = db.session.get(School, school_id) if school_id else None
     if school is None:
@@ -159,7 +164,7 @@ def authenticate(username: str, password: str) -> User:
     cannot be used to find out who has an account.
     """
     now = utcnow()
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    user = user_by_username(username)
     if user is None:
         # Spend the same time as a real check so response times do not reveal unknown names.
         check_password_hash(_dummy_hash(), password or "")

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from reslib.extensions import db
 from reslib.models import AuditEvent
+from reslib.models.library import STEP_LABELS
 from reslib.plugins import hooks
 
 # The core's actions and how the audit log names them; review steps and plugins' actions come from
@@ -54,8 +55,6 @@ def _describe(target) -> str | None:
 
 def action_labels() -> dict:
     """How the log names each action: the core's, the review steps' and those plugins declare."""
-    from reslib.services.review import STEP_LABELS  # review records through this module: import it late
-
     labels = {**ACTIONS, **{f"review.{step}": label for step, label in STEP_LABELS.items()}}
     for declared in hooks().audit_actions():
         labels.update(declared or {})

@@ -78,7 +78,8 @@ RESOURCES = [
     ("校本作业：一元一次方程", "dc02.t1", "teacher", "习题", "初中", "数学", "七年级", "学科教学", "school_approved", "pdf"),
     ("光合作用 学习任务单", "dc04.t2", "student", "学习任务单", "初中", "生物", "七年级", "学科教学", "submitted", "pdf"),
 ]
-# Each panel member's share of every criterion's maximum, so any configured rubric gives the intended grade.
+# For each grade a resource is published with: each panel member's share of every criterion's maximum,
+# so any configured rubric gives that grade. A journey named here ends in the district library.
 PANEL_SHARES = {"excellent": (0.95, 0.91), "good": (0.86, 0.80)}
 # Students across the district who use the published resources: (username, stars, comment).
 LEARNERS = [("dc01.s1", 5, "讲得清楚，例子好懂。"), ("dc03.s2", 4, "很有帮助，希望多出几个练习。"),
@@ -101,7 +102,7 @@ def load_resources() -> None:
     journeys = []
     with tempfile.TemporaryDirectory() as work:
         for index, (title, owner, kind, form, stage, subject, grade, category, journey, maker) in enumerate(RESOURCES):
-            owner = _user(owner)
+            owner = accounts.user_by_username(owner)
             path = Path(work) / f"{index}.{maker}"
             mime, extension = _make_file(maker, path, index)
             resource = Resource(
@@ -127,12 +128,8 @@ def load_resources() -> None:
         processing.process_resource(resource.id)
         _review(resource, journey)
     for index, (resource, journey) in enumerate(journeys):
-        if journey in PANEL_SHARES:
+        if journey in PANEL_SHARES:  # published
             _use(resource, LEARNERS[:2 + index % (len(LEARNERS) - 1)])  # some resources more popular than others
-
-
-def _user(username: str) -> User:
-    return db.session.scalar(select(User).where(User.username == username))
 
 
 def _review(resource, journey: str) -> None:
@@ -143,12 +140,12 @@ def _review(resource, journey: str) -> None:
     review.submit(resource.owner, resource)
     if journey == "submitted":
         return
-    school_admin = _user(f"{resource.school.code.lower()}.admin")
+    school_admin = accounts.user_by_username(f"{resource.school.code.lower()}.admin")
     if journey == "school_approved":
         review.school_decision(school_admin, resource, "approve", "内容规范，同意进入本校资源库。")
         return
     review.school_decision(school_admin, resource, "approve_and_recommend", "质量较好，推荐参加区级评审。")
-    district_admin = _user("admin")
+    district_admin = accounts.user_by_username("admin")
     panel = review.eligible_reviewers(resource)[:current_app.config["REVIEW_PANEL_SIZE"]]
     review.assign_panel(district_admin, resource, [reviewer.id for reviewer in panel])
     rubric = current_app.config["REVIEW_RUBRIC"]
@@ -162,7 +159,7 @@ def _use(resource, learners) -> None:
     from reslib.services import usage
 
     for username, stars, comment in learners:
-        learner = _user(username)
+        learner = accounts.user_by_username(username)
         for kind in ("view", "download"):
             usage.record(learner, resource, kind)
         usage.rate(learner, resource, stars, comment)

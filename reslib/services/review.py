@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from reslib.errors import ReslibError
@@ -32,13 +31,6 @@ CHANGES = {
     "submit": "submitted", "approve": "school_approved", "approve_and_recommend": "sent_to_district",
     "recommend": "sent_to_district", "assign_panel": "panel_assigned", "publish": "published",
     "return": "returned", "reject": "rejected", "withdraw": "withdrawn", "supersede": "superseded",
-}
-# How each step is named in a resource's history and in the audit log.
-STEP_LABELS = {
-    "submit": _l("提交审核"), "approve": _l("学校审核通过"), "approve_and_recommend": _l("学校通过并推荐到区级"),
-    "recommend": _l("推荐到区级评审"), "assign_panel": _l("指派评审专家"), "publish": _l("区级评审通过，入库"),
-    "return": _l("退回修改"), "reject": _l("不通过"), "withdraw": _l("撤下"), "supersede": _l("被新版本取代"),
-    "import": _l("批量导入入库"),
 }
 # How far a version has reached; a new version replaces the old one once it reaches the old one's level.
 LIBRARY_LEVEL = {"school_approved": 1, "published": 2}

@@ -11,7 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import School
-from reslib.models.library import STATUSES
+from reslib.models.library import STATUSES, STEP_LABELS
 from reslib.permissions import can, require
 from reslib.services import library, review, vocabularies
 from reslib.views import raise_if_refused, show_error
@@ -142,7 +142,7 @@ def _detail_page(resource, status=200, **posted):
     }
     return render_template(
         "review/detail.html", resource=resource, checks=review.checks_for(resource), panel=panel, own=own,
-        history=review.history(resource), allowed=allowed, forms=forms, statuses=STATUSES, step_labels=review.STEP_LABELS,
+        history=review.history(resource), allowed=allowed, forms=forms, statuses=STATUSES, step_labels=STEP_LABELS,
         field_labels=COMMENTED_FIELDS, today=review.today(), queue_link=can(current_user, "review.queue"),
     ), status
 
