@@ -21,6 +21,9 @@ def create_app(test_config=None) -> Flask:
     # RESLIB_INSTANCE_PATH lets one install serve several districts, tests and benches side by side.
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("RESLIB_INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    from reslib.views import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added: plugins' routes get it too
     app.config.from_object("reslib.config")
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("RESLIB")

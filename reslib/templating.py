@@ -4,13 +4,14 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import current_app, g, has_request_context, request, session, url_for
+from flask import current_app, g, has_request_context, session, url_for
 from flask_babel import get_translations
 from flask_login import current_user
 from markupsafe import Markup
 
 from reslib.permissions import can
 from reslib.plugins import hooks
+from reslib.views import this_url
 from reslib.services.identity import pupil_name
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -66,8 +67,7 @@ def plugin_panels(hook_name: str, **kwargs) -> list[Markup]:
 
 def page_url(number: int) -> str:
     """This page's URL with its filters kept and another page number."""
-    args = {**(request.view_args or {}), **request.args.to_dict(), "page": number}
-    return url_for(request.endpoint, **args)
+    return this_url(page=number)
 
 
 def shown_name(person) -> str:

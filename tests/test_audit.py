@@ -21,6 +21,26 @@ def test_admin_actions_are_recorded_with_actor_address_and_result(client, distri
     assert events["personal_data.exported"].school_id == district.school_a.id
 
 
+def test_audit_page_names_targets_and_details_in_words(client, district):
+    """Stored targets (account:admin, school:3, resource:12, subject:数学) are shown as an admin reads them."""
+    from reslib.services import audit
+    from reslib.testing import add_resource
+
+    resource = add_resource(district.teacher_a, title="勾股定理微课")
+    audit.record("resource.deleted", actor=district.district_admin, target=resource)
+    audit.record("taxonomy.added", actor=district.district_admin, target="subject:书法")
+    audit.record("points.awarded", actor=district.district_admin, target="competition:7")
+    db.session.commit()
+    login(client, "admin")
+    client.get(f"/admin/accounts/export?school_id={district.school_a.id}")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "学校 第一实验小学" in page and "账号名单 Excel，" in page
+    assert "账号 admin" in page
+    assert f"资源 #{resource.id} 勾股定理微课" in page
+    assert "学科 书法" in page
+    assert "competition:7" in page  # a plugin's kind of target, shown as stored
+
+
 def test_review_steps_are_recorded_in_words(district):
     from reslib.services import review
     from reslib.testing import add_resource

@@ -100,7 +100,7 @@ def test_csv_with_chinese_headers_fills_the_district_library(district, recorder)
     decision = db.session.scalar(select(ReviewDecision).where(ReviewDecision.resource_id == first.id))
     assert (decision.action, decision.to_status, decision.actor_id) == ("import", "published", district.district_admin.id)
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "resource.imported")).all()
-    assert [(e.target, e.detail) for e in events] == [("library:district", "目录.csv: +2 ~0 =0")]
+    assert [(e.target, e.detail) for e in events] == [("library:district", "目录.csv：新增 2，更新 0，未变 0")]
     assert recorder.changes == [(first.title, "published", "published", "admin"),
                                 (second.title, "published", "published", "admin")]
 
@@ -195,7 +195,8 @@ def test_reimport_is_idempotent_and_a_changed_row_updates_its_resource(district,
     assert (second.title, second.subject_id, second.status) == ("飞机发动机原理（修订）", term("subject", "科学"), "published")
     assert recorder.changes[-1] == ("飞机发动机原理（修订）", "edited", "published", "admin")
     details = db.session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "resource.imported")).all()
-    assert details == ["目录.csv: +3 ~0 =0", "目录.csv: +0 ~0 =3", "目录.csv: +0 ~1 =2"]
+    assert details == ["目录.csv：新增 3，更新 0，未变 0", "目录.csv：新增 0，更新 0，未变 3",
+                       "目录.csv：新增 0，更新 1，未变 2"]
 
 
 def test_the_import_key_is_the_link_within_its_library(district):

@@ -3,6 +3,27 @@ from datetime import UTC, datetime
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from reslib.extensions import db
+
+
+MAX_ID = 2**63 - 1  # the largest integer a SQLite row id or a PostgreSQL bigint holds
+
+
+def as_id(text) -> int | None:
+    """The row id written in ``text`` (a query or form value), or None when it is not a whole number that
+    an id can be: a larger one would make the database refuse the query, not just find nothing."""
+    text = str(text if text is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
+def get_by_id(model, text):
+    """The ``model`` row whose id ``text`` names, or None (also when it names no id at all)."""
+    row_id = as_id(text)
+    return db.session.get(model, row_id) if row_id is not None else None
+
 
 def utcnow() -> datetime:
     """Naive UTC, the one form every timestamp column holds (SQLite keeps no zone)."""

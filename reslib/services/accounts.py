@@ -14,6 +14,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import ROLES, ApiToken, LoginSession, RosterEntry, School, User, UserRole, utcnow
 from reslib.models.accounts import SCHOOL_ROLES, SELF_REGISTER_ROLES
+from reslib.models.base import get_by_id
 from reslib.permissions import require
 from reslib.plugins import hooks
 from reslib.services import audit
@@ -50,7 +51,7 @@ def user_by_username(username: str) -> User | None:
 
 
 def get_school(school_id) -> School:
-    school = db.session.get(School, school_id) if school_id else None
+    school = get_by_id(School, school_id)
     if school is None:
         raise ReslibError(_("请选择学校"), field="school_id")
     return school
@@ -116,7 +117,7 @@ def register(*, username, password, real_name, role, school_id, identifier, id_n
     matched = _roster_match(user)
     if matched:
         mark_verified(user, None)
-        audit.record("account.verified", target=user, school_id=school.id, detail="roster match")
+        audit.record("account.verified", target=user, school_id=school.id, detail=_("与学校花名册一致，自动通过"))
     db.session.commit()
     hooks().account_changed(user=user, change="registered", actor=None)
     if matched:
@@ -145,7 +146,7 @@ def create_user(*, username, password, real_name, roles, school_name=None, ident
     user.set_roles(roles)
     mark_verified(user, actor)
     db.session.add(user)
-    audit.record("account.created", actor=actor, target=user, detail=",".join(sorted(roles)))
+    audit.record("account.created", actor=actor, target=user, detail="、".join(user.role_labels))
     db.session.commit()
     hooks().account_changed(user=user, change="verified", actor=actor)
     return user
@@ -168,16 +169,16 @@ def authenticate(username: str, password: str) -> User:
     if user is None:
         # Spend the same time as a real check so response times do not reveal unknown names.
         check_password_hash(_dummy_hash(), password or "")
-        audit.record("login.failed", target=f"account:{(username or '')[:40]}", result="denied", detail="unknown user")
+        audit.record("login.failed", target=f"account:{(username or '')[:40]}", result="denied", detail=_("没有这个用户名"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if user.is_locked(now):
-        audit.record("login.failed", target=user, result="denied", detail="locked")
+        audit.record("login.failed", target=user, result="denied", detail=_("账号已锁定"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if not check_password_hash(user.password_hash, password or ""):
         user.failed_logins += 1
-        audit.record("login.failed", target=user, result="denied", detail=f"failure {user.failed_logins}")
+        audit.record("login.failed", target=user, result="denied", detail=_("连续第 %(n)s 次失败", n=user.failed_logins))
         if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
             user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
             user.failed_logins = 0
@@ -185,7 +186,7 @@ def authenticate(username: str, password: str) -> User:
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if user.status != "active":
-        audit.record("login.refused", target=user, result="denied", detail=user.status)
+        audit.record("login.refused", target=user, result="denied", detail=user.status_label)
         db.session.commit()
         messages = {
             "pending": _("账号正在等待学校管理员审核，审核通过后即可登录。"),
@@ -402,7 +403,7 @@ def export_school_accounts(actor: User, school: School) -> bytes:
     ]
     header = [_("姓名"), _("用户名"), _("角色"), _("学号/工号"), _("身份证号（已脱敏）"), _("状态")]
     audit.record("personal_data.exported", actor=actor, target=f"school:{school.id}", school_id=school.id,
-                 detail=f"accounts xlsx, {len(rows)} rows")
+                 detail=_("账号名单 Excel，%(n)s 人", n=len(rows)))
     db.session.commit()
     return xlsx_bytes(school.name, header, rows)
 

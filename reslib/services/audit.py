@@ -4,8 +4,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from reslib.extensions import db
-from reslib.models import AuditEvent
-from reslib.models.library import STEP_LABELS
+from reslib.models import AuditEvent, Resource, School
+from reslib.models.base import as_id
+from reslib.models.library import STEP_LABELS, VOCABULARIES
 from reslib.plugins import hooks
 
 # The core's actions and how the audit log names them; review steps and plugins' actions come from
@@ -25,6 +26,9 @@ ACTIONS = {
     "taxonomy.retired": _l("停用分类条目"), "taxonomy.restored": _l("恢复分类条目"),
 }
 RESULTS = {"ok": _l("成功"), "denied": _l("拒绝")}
+# What a target's kind (the text before its colon) names, when it is shown in words.
+TARGET_KINDS = {"account": _l("账号"), "school": _l("学校"), "resource": _l("资源"), "year": _l("年度"), **VOCABULARIES}
+TARGETS = {"library:district": _l("区级资源库"), "schools": _l("学校名单")}
 
 
 def record(action: str, *, actor=None, target=None, result: str = "ok", detail: str | None = None, school_id=None):
@@ -51,6 +55,36 @@ def _describe(target) -> str | None:
     if hasattr(target, "username"):
         return f"account:{target.username}"
     return f"{type(target).__name__.lower()}:{getattr(target, 'id', '?')}"
+
+
+def target_labels(targets) -> dict[str, str]:
+    """How the log shows each stored target (``account:li.wei``, ``school:3``, ``resource:12``, ``subject:数学``):
+    in words, a school by its name and a resource by its number and title. A kind the core does not know
+    (a plugin's) is shown as stored."""
+    split = {target: target.partition(":")[::2] for target in set(filter(None, targets))}
+    names = {"school": _names(School.name, split), "resource": _names(Resource.title, split)}
+    labels = {}
+    for target, (kind, value) in split.items():
+        if target in TARGETS:
+            labels[target] = str(TARGETS[target])
+        elif value in names.get(kind, {}):
+            number = f"#{value} " if kind == "resource" else ""
+            labels[target] = f"{TARGET_KINDS[kind]} {number}{names[kind][value]}"
+        elif kind in TARGET_KINDS and value:
+            labels[target] = f"{TARGET_KINDS[kind]} {value}"
+        else:
+            labels[target] = target
+    return labels
+
+
+def _names(column, split) -> dict[str, str]:
+    """{id as stored: name} of the targets among ``split`` whose kind is ``column``'s table, in one query."""
+    model = column.class_
+    kind = model.__name__.lower()
+    ids = {as_id(value) for target_kind, value in split.values() if target_kind == kind} - {None}
+    if not ids:
+        return {}
+    return {str(row_id): name for row_id, name in db.session.execute(select(model.id, column).where(model.id.in_(ids)))}
 
 
 def action_labels() -> dict:

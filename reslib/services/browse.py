@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, load_only
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Rating, Resource, School, Term, UsageEvent
+from reslib.models.base import as_id
 from reslib.models.library import KINDS, VISIBLE_STATUSES
 from reslib.national import columns as national_columns
 from reslib.national import sections as national_sections
@@ -77,9 +78,8 @@ def clean_filters(raw) -> dict:
     if raw.get("kind") in KINDS:
         filters["kind"] = raw["kind"]
     for name in TERM_FILTERS:
-        value = str(raw.get(name) or "")
-        if value.isdigit():
-            filters[name] = int(value)
+        if (term_id := as_id(raw.get(name))) is not None:
+            filters[name] = term_id
     if raw.get("section") in national_sections():
         filters["section"] = raw["section"]
         if raw.get("column") in national_columns(raw["section"]):

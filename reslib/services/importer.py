@@ -19,7 +19,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.jobs import queue
 from reslib.models import Resource, ReviewDecision, School, Term
-from reslib.models.base import utcnow
+from reslib.models.base import get_by_id, utcnow
 from reslib.models.library import KINDS, SOURCES, TYPE_CODES, VISIBLE_STATUSES
 from reslib.permissions import require
 from reslib.services import audit
@@ -97,7 +97,8 @@ def import_records(actor, filename: str, data: bytes, *, library: str | int, dry
     if report.errors or dry_run:
         return report
     audit.record("resource.imported", actor=actor, target=school or "library:district", school_id=school_id,
-                 detail=f"{filename}: +{report.created} ~{report.updated} ={report.unchanged}")
+                 detail=_("%(file)s：新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s", file=filename,
+                           created=report.created, updated=report.updated, unchanged=report.unchanged))
     status = "school_approved" if school else "published"
     create = partial(_create, actor, school_id=school_id, status=status, filename=filename)
     batches = [(create, new[i:i + BATCH_SIZE]) for i in range(0, len(new), BATCH_SIZE)]
@@ -143,7 +144,7 @@ def _check(rows, existing: dict, report: ImportReport, progress) -> tuple[list[d
 def _library_school(library) -> School | None:
     if library == "district":
         return None
-    school = db.session.get(School, int(library)) if str(library).isdigit() else None
+    school = get_by_id(School, library)
     if school is None:
         raise ReslibError(_("请选择导入到哪个资源库"), field="library")
     return school

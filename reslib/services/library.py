@@ -14,6 +14,7 @@ from reslib.extensions import db
 from reslib.jobs import queue
 from reslib.models import Resource, Term
 from reslib.models.accounts import shown_by_name
+from reslib.models.base import get_by_id
 from reslib.models.library import KINDS, LICENCES, SOURCES, TYPE_CODES, VISIBLE_STATUSES
 from reslib.permissions import can, require
 from reslib.plugins import hooks
@@ -233,7 +234,7 @@ def _clean(field: str, raw):
     if field in TERM_FIELDS:
         if not text:
             return None
-        term = db.session.get(Term, int(text)) if text.isdigit() else None
+        term = get_by_id(Term, text)
         if term is None or term.vocabulary != TERM_FIELDS[field] or not term.active:
             raise ReslibError(_("请从列表中选择"))
         return term.id

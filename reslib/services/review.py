@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Resource, ReviewAssignment, ReviewDecision, User, UserRole
-from reslib.models.base import utcnow
+from reslib.models.base import as_id, utcnow
 from reslib.models.library import GRADES, STATUSES
 from reslib.permissions import can, require
 from reslib.plugins import hooks
@@ -277,10 +277,9 @@ def _ids(values) -> list[int]:
         values = [values]
     ids = []
     for value in values or ():
-        try:
-            reviewer_id = int(value)
-        except (TypeError, ValueError):
-            raise ReslibError(_("评审专家选择有误"), field="reviewer_ids") from None
+        reviewer_id = as_id(value)
+        if reviewer_id is None:
+            raise ReslibError(_("评审专家选择有误"), field="reviewer_ids")
         if reviewer_id not in ids:
             ids.append(reviewer_id)
     if not ids:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from reslib.extensions import db
 from reslib.jobs import queue
 from reslib.models import Rating, Resource, School, Term, UsageEvent
-from reslib.models.base import utcnow
+from reslib.models.base import get_by_id, utcnow
 from reslib.models.library import GRADES, KINDS, SOURCES, VISIBLE_STATUSES
 from reslib.permissions import require
 from reslib.search import segment
@@ -255,9 +255,8 @@ def filters_from(args) -> dict:
     and also the browse page's term ids (subject_id=3), read as the term's name."""
     filters = {name: str(args[name]) for name in FACETS if args.get(name)}
     for name, id_arg in TERM_FACETS.items():
-        term_id = str(args.get(id_arg) or "")
-        if name not in filters and term_id.isdigit():
-            term = db.session.get(Term, int(term_id))
+        if name not in filters:
+            term = get_by_id(Term, args.get(id_arg))
             if term is not None and term.vocabulary == name:
                 filters[name] = term.name
     return filters

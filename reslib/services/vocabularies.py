@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Term
+from reslib.models.base import get_by_id
 from reslib.models.library import VOCABULARIES
 from reslib.permissions import require
 from reslib.services import audit
@@ -67,7 +68,7 @@ def add_term(user, vocabulary: str, name: str, parent_id=None) -> Term:
     name = (name or "").strip()
     if not name or len(name) > 64:
         raise ReslibError(_("名称应为 1–64 个字"), field="name")
-    parent = db.session.get(Term, int(parent_id)) if parent_id else None
+    parent = get_by_id(Term, parent_id) if parent_id else None
     if parent_id and (parent is None or parent.vocabulary != vocabulary or vocabulary != "category"):
         raise ReslibError(_("上级分类无效"), field="parent_id")
     exists = db.session.scalar(select(Term).where(Term.vocabulary == vocabulary, Term.name == name,

@@ -10,6 +10,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import ROLES, School, Term, Unit
 from reslib.models.accounts import STATUSES
+from reslib.models.base import as_id, get_by_id
 from reslib.models.library import VOCABULARIES
 from reslib.permissions import can, require
 from reslib.plugins import describe
@@ -43,7 +44,7 @@ def _schools():
 def _school_filter() -> int | None:
     """District admins may pick a school; everyone else is held to their own."""
     if current_user.has_role("district_admin"):
-        return request.args.get("school_id", type=int)
+        return request.args.get("school_id", type=as_id)
     return current_user.school_id
 
 
@@ -178,7 +179,7 @@ def roster_import():
     form = UploadForm()
     form.school_id.choices = choices((s.id, s.name) for s in _schools())
     school_id = form.school_id.data if current_user.has_role("district_admin") and form.school_id.data else current_user.school_id
-    school = db.session.get(School, school_id) if school_id else None
+    school = get_by_id(School, school_id)
     if school is None and not current_user.has_role("district_admin"):
         abort(403)
     if school is not None:
@@ -235,7 +236,8 @@ def audit_log():
                               target=args.get("target"), result=args.get("result"))
     page = db.paginate(stmt, page=page_number(), per_page=50, error_out=False)
     return render_template("admin/audit.html", page=page, actions=audit.known_actions(),
-                           action_labels=audit.action_labels(), results=audit.RESULTS)
+                           action_labels=audit.action_labels(), results=audit.RESULTS,
+                           target_labels=audit.target_labels(event.target for event in page.items))
 
 
 @bp.route("/plugins")

@@ -1,13 +1,12 @@
 """The libraries in the JSON API: list with filters and sorting, one resource, its download, one's rating."""
 from flask import g, jsonify, request, url_for
-from flask_babel import gettext as _
 
-from reslib.errors import ReslibError
+from reslib.models.base import as_id
 from reslib.models.library import KINDS, STATUSES
 from reslib.permissions import can, require
 from reslib.services import browse as browsing
 from reslib.services import library, search, usage
-from reslib.views import page_number
+from reslib.views import json_object, page_number
 from reslib.views.api import bp, token_required
 from reslib.views.library import download_response, preview_kind
 
@@ -136,7 +135,7 @@ def list_resources():
                                 "selected": option.selected} for option in facet.options] for facet in found.facets}
         return jsonify(items=[card_json(hit.card) for hit in found.items], total=found.total, page=found.page,
                        pages=found.pages, facets=facets)
-    page = browsing.browse(g.api_user, school_id=request.args.get("school_id", type=int), filters=request.args,
+    page = browsing.browse(g.api_user, school_id=request.args.get("school_id", type=as_id), filters=request.args,
                            sort=request.args.get("sort", "newest"), page=page_number())
     return jsonify(items=[card_json(card) for card in page.items], total=page.total, page=page.page, pages=page.pages)
 
@@ -217,9 +216,8 @@ def put_rating(resource_id):
         403: {description: not in a library or not visible, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     resource = library.get_resource(resource_id)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ReslibError(_("请求内容应为 JSON 对象"), code="bad_request")
+    require(g.api_user, "resource.rate", resource)  # before reading the body: a refusal must not depend on it
+    body = json_object()
     rating = usage.rate(g.api_user, resource, body.get("stars"), body.get("comment") or "")
     average, rated, distribution = usage.rating_summary(resource)
     return jsonify(stars=rating.stars, comment=rating.comment, average=average, count=rated,

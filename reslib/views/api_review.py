@@ -3,9 +3,11 @@ from flask import abort, g, jsonify, request
 from flask_babel import gettext as _
 
 from reslib.errors import ReslibError
+from reslib.models.base import as_id
 from reslib.models.library import GRADES, STATUSES
 from reslib.permissions import can, require
 from reslib.services import library, review
+from reslib.views import json_object
 from reslib.views.api import bp, token_required
 
 # The OpenAPI component "ReviewState" (registered by api.build_spec): what review_json() answers.
@@ -39,13 +41,6 @@ REVIEW_STATE_SCHEMA = {
 
 # Whoever may take one of these steps on a resource may ask the decisions endpoint.
 DECISION_ACTIONS = ("resource.review_school", "resource.recommend", "resource.decide", "resource.withdraw")
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ReslibError(_("请求内容应为 JSON 对象"), code="bad_request")
-    return body
 
 
 def review_json(resource, user) -> dict:
@@ -143,7 +138,7 @@ def decide_resource(resource_id):
     resource = library.get_resource(resource_id)
     if not any(can(g.api_user, action, resource) for action in DECISION_ACTIONS):
         abort(403)  # before reading the body: a refusal must not depend on what was sent
-    body = _body()
+    body = json_object()
     stage, decision = body.get("stage"), body.get("decision")
     comment, field_comments = body.get("comment") or "", body.get("field_comments")
     if stage not in ("school", "district"):
@@ -191,7 +186,7 @@ def assign_panel(resource_id):
     """
     resource = library.get_resource(resource_id)
     require(g.api_user, "resource.assign_panel", resource)
-    body = _body()
+    body = json_object()
     review.assign_panel(g.api_user, resource, body.get("reviewer_ids"), body.get("due"))
     return jsonify(review_json(resource, g.api_user))
 
@@ -239,7 +234,7 @@ def put_scores(resource_id):
     """
     resource = library.get_resource(resource_id)
     require(g.api_user, "resource.score", resource)
-    body = _body()
+    body = json_object()
     assignment = review.score(g.api_user, resource, body.get("scores"), body.get("comment") or "")
     return jsonify(scores=assignment.scores, total=assignment.total, comment=assignment.comment,
                    scored_at=assignment.scored_at.isoformat() + "Z")
@@ -289,8 +284,8 @@ def review_queue():
     """
     require(g.api_user, "review.queue")
     args = request.args
-    queues = review.queues_for(g.api_user, stage=args.get("stage") or None, school_id=args.get("school_id", type=int),
-                               subject_id=args.get("subject_id", type=int))
+    queues = review.queues_for(g.api_user, stage=args.get("stage") or None, school_id=args.get("school_id", type=as_id),
+                               subject_id=args.get("subject_id", type=as_id))
     return jsonify(
         counts=review.queue_counts(g.api_user),
         queues={name: [{"resource": review_json(item.resource, g.api_user), "stage": item.stage,

@@ -1,7 +1,9 @@
 """The JSON API for one's own resources: create (file or link), edit metadata, delete a draft, new version."""
 from flask import g, jsonify, request
 
+from reslib.permissions import require
 from reslib.services import library
+from reslib.views import json_object
 from reslib.views.api import bp, token_required
 from reslib.views.api_library import resource_json
 from reslib.views.upload import allow_large_body, streamed_file_name
@@ -35,8 +37,9 @@ def create_resource():
         422: {description: invalid metadata, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     user = g.api_user
+    require(user, "resource.upload")  # before reading the body: a refusal must not depend on it
     if request.is_json:
-        data = request.get_json()
+        data = json_object()
         resource = library.create_link(user, data.get("link_url", ""), data.get("title", ""))
         metadata = {k: v for k, v in data.items() if k in library.METADATA_FIELDS and k != "link_url"}
         if metadata:
@@ -67,7 +70,8 @@ def update_resource(resource_id):
         422: {description: "invalid fields: error.fields maps each to its message", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     resource = library.get_resource(resource_id)
-    library.update_metadata(g.api_user, resource, request.get_json(silent=True) or {})
+    require(g.api_user, "resource.edit", resource)  # before reading the body: a refusal must not depend on it
+    library.update_metadata(g.api_user, resource, json_object())
     return jsonify(resource_json(resource, g.api_user))
 
 

@@ -13,7 +13,7 @@ from reslib.models.library import LICENCES, SOURCES, TYPE_CODES
 from reslib.permissions import can, require
 from reslib.services import browse as browsing
 from reslib.services import library, usage
-from reslib.views import page_number, show_error
+from reslib.views import json_object, page_number, show_error, this_url
 from reslib.views.forms import ActionForm, choices
 
 bp = Blueprint("library", __name__)
@@ -53,8 +53,7 @@ def _library_page(school):
     sort = request.args.get("sort") if request.args.get("sort") in browsing.SORTS else "newest"
     page = browsing.browse(current_user, school_id=school.id if school else None, filters=request.args,
                            sort=sort, page=page_number())
-    kept = {name: value for name, value in request.args.items() if name not in ("sort", "page")}
-    sort_urls = {key: url_for(request.endpoint, **request.view_args, **kept, sort=key) for key in browsing.SORTS}
+    sort_urls = {key: this_url(sort=key, page=None) for key in browsing.SORTS}
     return render_template("library/browse.html", page=page, school=school, sort=sort, sort_urls=sort_urls,
                            filters=browsing.clean_filters(request.args), facets=browsing.facets())
 
@@ -121,7 +120,7 @@ def progress(resource_id):
     """How far a video or audio has been played, sent by player.js (CSRF token in the X-CSRFToken header)."""
     resource = library.get_resource(resource_id)
     require(current_user, "resource.view", resource)  # before reading the body: refused users learn nothing
-    percent = (request.get_json(silent=True) or {}).get("percent")
+    percent = json_object().get("percent")
     if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
         raise ReslibError(_("播放进度应为 0 到 100 之间的数"), field="percent")
     event = usage.record(current_user, resource, "preview", int(percent))

@@ -11,6 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import School
+from reslib.models.base import as_id
 from reslib.models.library import STATUSES, STEP_LABELS
 from reslib.permissions import can, require
 from reslib.services import library, review, vocabularies
@@ -110,8 +111,8 @@ def _signed_in():
 @bp.route("/review")
 def queue():
     require(current_user, "review.queue")
-    filters = {"stage": request.args.get("stage") or None, "subject_id": request.args.get("subject_id", type=int),
-               "school_id": request.args.get("school_id", type=int)}
+    filters = {"stage": request.args.get("stage") or None, "subject_id": request.args.get("subject_id", type=as_id),
+               "school_id": request.args.get("school_id", type=as_id)}
     return render_template(
         "review/queue.html", queues=review.queues_for(current_user, **filters), counts=review.queue_counts(current_user),
         stage_labels=STAGE_LABELS, queue_titles=QUEUE_TITLES, queue_stages=review.QUEUE_STAGES,
