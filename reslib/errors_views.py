@@ -2,6 +2,7 @@
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from reslib.errors import ReslibError
@@ -15,6 +16,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: (_("没有权限"), _("你的账号没有权限访问这个页面或执行这个操作。")),
         404: (_("页面不存在"), _("你要找的页面不存在，可能已被删除或地址有误。")),
         405: (_("操作方式不对"), _("这个地址不支持这种操作。")),
+        409: (_("操作冲突"), _("同一项操作刚刚被另一次提交完成（例如按钮按了两次），这次提交没有保存。请刷新页面查看结果。")),
         413: (_("文件太大"), _("上传的内容超过了允许的大小。")),
         429: (_("操作太频繁"), _("请求次数过多，请稍等片刻再试。")),
         500: (_("服务器出错了"), _("系统遇到了意外问题，已记录在案，请稍后再试。")),
@@ -33,6 +35,11 @@ def _answer(status: int, code: str, message: str | None = None, field: str | Non
     return render_template("errors/error.html", status=status, title=title, message=message or text), status
 
 
+def _is_duplicate(exc: IntegrityError) -> bool:
+    """A unique constraint's refusal: PostgreSQL's SQLSTATE 23505, SQLite's message."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
+
+
 def init_app(app) -> None:
     @app.errorhandler(ReslibError)
     def _service_error(exc):
@@ -48,6 +55,16 @@ def init_app(app) -> None:
                  405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
         status = exc.code or 500
         return _answer(status, codes.get(status, "http_error"))
+
+    @app.errorhandler(IntegrityError)
+    def _conflict(exc):
+        if not _is_duplicate(exc):
+            return _unexpected(exc)
+        # Two requests raced to create the same thing (a double click, two tabs): the first won, and the
+        # database's unique constraint stopped the second. Services check first, so only a race gets here.
+        db.session.rollback()
+        app.logger.warning("conflicting write refused: %s", exc.orig)
+        return _answer(409, "conflict")
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

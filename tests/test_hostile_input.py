@@ -134,3 +134,20 @@ def test_a_refusal_does_not_depend_on_the_body(app, district):
                          ("PUT", f"/api/v1/resources/{add_resource(district.teacher_a, status='school_approved').id}/rating")):
         for body in ("[]", '{"title": "x"}'):
             assert client.open(path, method=method, data=body, headers=headers).status_code == 403, (method, path, body)
+
+
+def test_nul_characters_never_reach_the_database(app, district):
+    """PostgreSQL refuses text holding NUL: it is stripped from every value sent, in queries and in writes alike."""
+    from sqlalchemy import select
+
+    from reslib.extensions import db
+    from reslib.models import Resource, School
+
+    resource = add_resource(district.teacher_a, title="勾股\x00定理")
+    # Several rows in one statement, whose parameters are laid out differently from a single row's.
+    db.session.add_all([School(name=f"第{n}\x00中学", code=f"N{n}", unit_id=district.school_a.unit_id) for n in range(3)])
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Resource, resource.id).title == "勾股定理"
+    assert db.session.scalar(select(Resource.id).where(Resource.title == "勾股\x00定理")) == resource.id
+    assert db.session.scalar(select(School.name).where(School.code == "N2")) == "第2中学"

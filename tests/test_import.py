@@ -174,6 +174,25 @@ def test_an_unknown_format_or_a_missing_title_column_refuses_the_file(district):
                        library="district")
 
 
+def test_a_damaged_file_is_refused_with_what_to_do(district):
+    """An unclosed quote, a damaged or truncated workbook, one without a worksheet: a clear refusal, not a crash."""
+    from reslib.errors import ReslibError
+
+    unclosed = "资源标题,链接\n\"勾股定理".encode() + "很长的简介" .encode() * 30_000
+    with pytest.raises(ReslibError, match="第 2 行无法读取：请检查引号是否成对"):
+        import_records(district.district_admin, "目录.csv", unclosed, library="district")
+    workbook = io.BytesIO()
+    book = Workbook()
+    book.create_chartsheet()
+    book.remove(book.active)
+    book.save(workbook)
+    sheet = io.BytesIO()
+    Workbook().save(sheet)
+    for damaged in (workbook.getvalue(), sheet.getvalue()[:300], b"PK\x03\x04 not really a zip"):
+        with pytest.raises(ReslibError, match="请确认它是 .xlsx 格式且没有损坏"):
+            import_records(district.district_admin, "目录.xlsx", damaged, library="district")
+
+
 def test_dry_run_counts_and_changes_nothing(district, recorder):
     import_records(district.district_admin, "目录.csv", csv_bytes([record(1)]), library="district")
     data = csv_bytes([record(1, description="新的简介"), record(2), record(3)])

@@ -53,6 +53,32 @@ def test_500_page_is_chinese_and_api_errors_are_json(app, client):
     assert api.status_code == 500 and api.json["error"]["code"] == "internal_error"
 
 
+def test_a_write_that_lost_a_race_is_a_conflict_and_other_integrity_errors_stay_errors(app, client, district):
+    """A double click's second request, stopped by a unique constraint, gets a 409 that says what happened;
+    a constraint broken by a mistake in the code is still a 500."""
+    from reslib.extensions import db
+    from reslib.models import School
+
+    @app.route("/twice")
+    @app.route("/api/v1/twice")
+    def twice():
+        db.session.add(School(name=district.school_a.name, unit_id=district.school_a.unit_id))
+        db.session.commit()
+
+    @app.route("/broken")
+    def broken():
+        db.session.add(School(name="没有片区的学校"))
+        db.session.commit()
+
+    app.logger.disabled = True
+    page = client.get("/twice")
+    assert page.status_code == 409 and "按钮按了两次" in page.get_data(as_text=True)
+    api = client.get("/api/v1/twice")
+    assert api.status_code == 409 and api.json["error"]["code"] == "conflict"
+    assert client.get("/broken").status_code == 500
+    assert client.get("/healthz").status_code == 200  # the session was rolled back: the next request works
+
+
 def test_anonymous_visitors_are_sent_to_login(client):
     response = client.get("/dashboard")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")

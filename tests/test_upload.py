@@ -88,6 +88,9 @@ def test_a_file_name_is_only_ever_a_display_name(app, client, district):
     assert resource.file_name.endswith(".pdf")  # the content decides the extension
     stored = library.store().path(resource.file_sha256)
     assert stored.name == resource.file_sha256
+    # A right-to-left override would show "\u202efdp.exe" as "exe.pdf": bidirectional controls are dropped.
+    spoofed = db.session.get(Resource, send(client, MINIMAL_PDF + b"2", "\u202efdp.exe").get_json()["id"])
+    assert spoofed.title == "fdp" and "\u202e" not in spoofed.file_name
 
 
 @pytest.mark.parametrize("app_config", [{"UPLOAD_MAX_BYTES": {"pdf": 100, "image": 100}}])

@@ -195,6 +195,21 @@ def test_rating_through_the_api(client, district):
     assert client.put(f"/api/v1/resources/{resource.id}/rating", json={"stars": 5}).status_code == 401
 
 
+def test_a_second_rating_racing_the_first_changes_it(app, district, monkeypatch):
+    """A double click sends the rating twice: the second request looked before the first committed, so it
+    tries to add a rating too; the database refuses the duplicate and the second changes the first instead."""
+    resource = add_resource(district.teacher_a)
+    with app.test_request_context():
+        usage.rate(district.student_a, resource, 3, "先点的")
+        looked_too_early = [None]
+        own_rating = usage.own_rating
+        monkeypatch.setattr(usage, "own_rating", lambda *args: looked_too_early.pop() if looked_too_early
+                            else own_rating(*args))
+        rating = usage.rate(district.student_a, resource, 5, "后点的")
+    ratings = db.session.scalars(select(Rating)).all()
+    assert [(r.stars, r.comment) for r in ratings] == [(5, "后点的")] and rating.stars == 5
+
+
 def test_rate_service_error_names_the_field(app, district):
     resource = add_resource(district.teacher_a)
     with app.test_request_context(), pytest.raises(ReslibError) as caught:

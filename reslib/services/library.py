@@ -62,9 +62,14 @@ def changed(resource: Resource, change: str, actor) -> None:
 
 # --- creating drafts ----------------------------------------------------------------------
 
+# Control characters, and the bidirectional controls that make a name read otherwise than it is
+# ("\u202egnp.exe" shows as "exe.png").
+_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def display_name(file_name: str) -> str:
     """The uploader's file name, cleaned for display: no path, no control characters, not too long."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", (file_name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    name = _UNSAFE_IN_NAMES.sub("", (file_name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
     return name[-200:] or _("未命名文件")
 
 

@@ -60,6 +60,7 @@ def _text(value) -> str:
 
 
 def _csv_rows(data: bytes):
+    """The rows one at a time, so that a file longer than allowed is refused without reading it all."""
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK unless told otherwise
         try:
             text = data.decode(encoding)
@@ -68,17 +69,28 @@ def _csv_rows(data: bytes):
             continue
     else:
         raise ReslibError(_("无法识别文件编码，请另存为 UTF-8 的 CSV 或 .xlsx"), field="file")
-    return iter(list(csv.reader(io.StringIO(text))))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        yield from reader
+    except csv.Error as exc:  # a field over the csv module's limit, most often from an unclosed quote
+        raise ReslibError(_("第 %(n)s 行无法读取：请检查引号是否成对", n=reader.line_num), field="file") from exc
 
 
 def _xlsx_rows(data: bytes):
+    """The active sheet's rows one at a time, as ``_csv_rows``."""
+    damaged = _("无法读取这个 Excel 文件：请确认它是 .xlsx 格式且没有损坏")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        rows = workbook.active.iter_rows(values_only=True)  # no active sheet: None, which has no rows
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ReslibError(_("无法读取这个 Excel 文件：%(err)s", err=type(exc).__name__), field="file") from exc
-    rows = [list(row) for row in workbook.active.iter_rows(values_only=True)]
-    workbook.close()
-    return iter(rows)
+        raise ReslibError(damaged, field="file") from exc
+    try:
+        for row in rows:
+            yield list(row)
+    except Exception as exc:  # a sheet damaged past its start fails only when read that far
+        raise ReslibError(damaged, field="file") from exc
+    finally:
+        workbook.close()
 
 
 def safe_cell(value):

@@ -4,6 +4,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
+from sqlalchemy.exc import IntegrityError
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
@@ -77,6 +78,19 @@ def rate(user, resource: Resource, stars, comment: str = "") -> Rating:
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ReslibError(_("评论不能超过 %(n)s 个字", n=COMMENT_MAX), field="comment")
+    try:
+        rating, event = _save_rating(user, resource, stars, comment)
+    except IntegrityError:
+        # Another request of the same person (a double click, a second tab) added their rating first:
+        # this one changes it instead.
+        db.session.rollback()
+        rating, event = _save_rating(user, resource, stars, comment)
+    if event is not None:
+        hooks().usage_recorded(event=event)
+    return rating
+
+
+def _save_rating(user, resource, stars: int, comment: str):
     rating = own_rating(user, resource)
     if rating is None:
         rating = Rating(lineage_id=resource.lineage_id, user_id=user.id, stars=stars, comment=comment)
@@ -85,9 +99,7 @@ def rate(user, resource: Resource, stars, comment: str = "") -> Rating:
         rating.stars, rating.comment = stars, comment
     event = _new_event(user, resource, "rate", None)
     db.session.commit()
-    if event is not None:
-        hooks().usage_recorded(event=event)
-    return rating
+    return rating, event
 
 
 def _stars(raw) -> int:
