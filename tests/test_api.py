@@ -89,6 +89,8 @@ def test_query_values_outside_the_document_are_refused_not_ignored(client, distr
         "/api/v1/resources?q=勾股&file_type=exe": ("file_type", "video"),
         "/api/v1/resources?q=" + "长" * 101: ("q", "100"),
         "/api/v1/review/queue?school_id=first": ("school_id", "整数"),
+        "/api/v1/resources?school_id=2147483648": ("school_id", "超出范围"),  # past PostgreSQL's INTEGER
+        "/api/v1/resources?page=" + "9" * 40: ("page", "超出范围"),
     }
     for url, (field, hint) in refused.items():
         response = client.get(url, headers=bearer(token))

@@ -12,12 +12,14 @@ from reslib.testing import add_resource, csrf_token, login, post_form
 from test_authorization import ROLES, all_routes, fill_in, open_competition
 
 HUGE = str(10**25)
+JUST_TOO_LARGE = str(MAX_ID + 1)  # beyond PostgreSQL's INTEGER, not beyond SQLite's
 NUMERIC = ("page", "school_id", "subject_id", "stage_id", "grade_id", "edition_id", "form_id", "category_id",
            "year", "stars", "per_page")
 WORDS = ("sort", "status", "kind", "stage", "role", "section", "column", "library", "file_type", "source", "action",
          "result", "since", "until", "format", "next")
 QUERIES = {
     "numbers too large": {name: HUGE for name in NUMERIC},
+    "numbers just too large": {name: JUST_TOO_LARGE for name in NUMERIC},
     "negative numbers": {name: "-1" for name in NUMERIC},
     "text for numbers and nonsense for words": {**{name: "abc" for name in NUMERIC},
                                                  **{name: "2026-13-45" for name in WORDS}},
@@ -59,14 +61,45 @@ def test_no_query_value_crashes_a_page(app, district, endpoint):
             response.close()
 
 
+# Every form field name the app's forms use, and the review rubric's criteria.
+FORM_FIELDS = ("agree amount catalogue_xml category_id chapter code comment confirm copyright_holder created_on "
+               "current_password decision description dry_run due edition_id entry_deadline form_id grade_id id_number "
+               "identifier keywords kind library licence link_url max_award_rate name national_target notes parent_id "
+               "password presenters prize_ratio real_name reason reviewer_ids role roles school_id source stage_id stars "
+               "status subject_id title type_code unit username year section column amount 导向正确 科学规范").split()
+FORM_VALUES = {"numbers too large": HUGE, "numbers just too large": JUST_TOO_LARGE, "negative": "-1",
+               "NUL": "\x00", "long text": "长" * 5000, "impossible date": "2026-02-30"}
+WRITE_ROUTES = sorted(endpoint for endpoint, (method, _path, roles) in all_routes().items()
+                      if method != "GET" and roles and endpoint not in ("auth.logout", "auth.set_language"))
+
+
+@pytest.mark.parametrize("endpoint", WRITE_ROUTES)
+def test_no_form_or_json_value_crashes_a_write(app, district, endpoint):
+    """Every form and API write, by someone allowed to make it, with each hostile value in every field."""
+    method, template, roles = all_routes()[endpoint]
+    role = sorted(roles)[0]
+    competition = open_competition(district) if "{competition}" in template else None
+    for name, value in FORM_VALUES.items():
+        path = fill_in(template, district, competition)  # afresh for each value: a write may change its target
+        browser, headers = _signed_in(app, district, role)
+        if path.startswith("/api/"):
+            response = browser.open(path, method=method, json={field: value for field in FORM_FIELDS}, headers=headers)
+        else:
+            response = browser.open(path, method=method, data={"csrf_token": csrf_token(browser, "/dashboard"),
+                                                               **{field: value for field in FORM_FIELDS}})
+        assert response.status_code < 500, f"{role} {method} {path} with {name}: {response.status_code}"
+        response.close()
+
+
 @pytest.mark.parametrize("endpoint", [endpoint for endpoint in GET_ROUTES if "{" in all_routes()[endpoint][1].split("?")[0]])
 def test_an_id_too_large_for_the_database_is_not_found(app, district, endpoint):
     template = all_routes()[endpoint][1]
     path = fill_in(template, district, open_competition(district) if "{competition}" in template else None)
-    huge = "/".join(HUGE if part.isdigit() else part for part in path.split("?")[0].split("/"))
-    for role in ("anonymous", "student.a", "admin"):
-        browser, headers = _signed_in(app, district, role)
-        assert browser.get(huge, headers=headers).status_code == 404, f"{role} {huge}"
+    for too_large in (HUGE, JUST_TOO_LARGE):
+        url = "/".join(too_large if part.isdigit() else part for part in path.split("?")[0].split("/"))
+        for role in ("anonymous", "student.a", "admin"):
+            browser, headers = _signed_in(app, district, role)
+            assert browser.get(url, headers=headers).status_code == 404, f"{role} {url}"
 
 
 def test_a_school_library_keeps_its_own_school_in_its_links(client, district):
@@ -112,7 +145,7 @@ def test_ids_too_large_for_the_database_are_refused_by_the_services(app, distric
         vocabularies.add_term(district.district_admin, "category", "新分类", HUGE)
     assert refused.value.field == "parent_id"
     with pytest.raises(ReslibError, match="请选择学校"):
-        accounts.get_school(HUGE)
+        accounts.get_school(JUST_TOO_LARGE)
 
 
 def test_a_transfer_to_a_school_id_too_large_for_the_database_is_refused(client, district):

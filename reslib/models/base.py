@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from reslib.extensions import db
 
 
-MAX_ID = 2**63 - 1  # the largest integer a SQLite row id or a PostgreSQL bigint holds
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds in PostgreSQL (SQLite's hold more)
 
 
 def as_id(text) -> int | None:

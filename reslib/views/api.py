@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from reslib.errors import ReslibError
 from reslib.extensions import csrf
+from reslib.models.base import MAX_ID
 from reslib.services import accounts
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,8 +27,12 @@ def _check_query(view) -> None:
         if name not in request.args:
             continue
         value = request.args[name]
-        if schema.get("type") == "integer" and not re.fullmatch(r"-?\d{1,18}", value.strip()):
-            raise ReslibError(_("参数 %(name)s 应为整数", name=name), field=name)
+        if schema.get("type") == "integer":
+            if not re.fullmatch(r"-?\d+", value.strip()):
+                raise ReslibError(_("参数 %(name)s 应为整数", name=name), field=name)
+            digits = value.strip().lstrip("-")
+            if len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID:  # no id or page is that large
+                raise ReslibError(_("参数 %(name)s 超出范围（最大 %(max)s）", name=name, max=MAX_ID), field=name)
         if "enum" in schema and value not in schema["enum"]:
             raise ReslibError(_("参数 %(name)s 应为以下之一：%(values)s", name=name, values="、".join(schema["enum"])),
                               field=name)
