@@ -122,3 +122,29 @@ def test_the_longest_menu_wraps_without_breaking_the_name_into_a_column(live_ser
         lines = text.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }")
         assert lines == 1, f"{name} is broken over {lines} lines at {width}px wide"
     context.close()
+
+
+def test_a_form_on_its_way_is_not_sent_twice(live_server, browser):
+    """An impatient second click, while the first is still on its way over a slow network, sends nothing."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.get_by_label("用户名").fill("student.a")
+    page.get_by_label("密码").fill(PASSWORD)
+    sent = []  # the sign-in requests the server never answers: the network is that slow
+    page.route("**/login", lambda route: sent.append(route.request) if route.request.method == "POST"
+               else route.continue_())
+    # Both clicks from the page's side, in one script: Playwright's own clicks and checks wait for the
+    # navigation, which never ends here.
+    disabled_between = page.evaluate("""async () => {
+        const button = document.querySelector("main button[type=submit]");
+        button.click();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const disabled = button.disabled;
+        button.click();  // again, as a user does when nothing seems to happen
+        return disabled;
+    }""")
+    page.wait_for_timeout(300)
+    assert disabled_between
+    assert len(sent) == 1
+    context.close()

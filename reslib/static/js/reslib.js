@@ -9,3 +9,28 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// A second click while a form is on its way would send it again (a rating, a registration, a review
+// decision twice over a slow school network). So its buttons wait until the next page arrives, or
+// ten seconds (a reply that leaves the page where it is). They are disabled only after the browser has
+// gathered the form's fields, so the clicked button's own name and value still go with it.
+const SENDING_MS = 10_000;
+
+function setSending(buttons, sending) {
+  for (const button of buttons) {
+    button.disabled = sending;
+    button.toggleAttribute("data-sending", sending);
+  }
+}
+
+document.addEventListener("submit", (event) => {
+  if (event.defaultPrevented) return;  // a script sends this form itself (uploads, the player)
+  const buttons = [...event.target.querySelectorAll("button:not(:disabled), input[type=submit]:not(:disabled)")];
+  setTimeout(() => setSending(buttons, true));
+  setTimeout(() => setSending(buttons, false), SENDING_MS);
+});
+
+// Back to this page from history, it shows as it was left: the buttons that were waiting work again.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) setSending(document.querySelectorAll("[data-sending]"), false);
+});
