@@ -63,6 +63,15 @@ class SearchCases:
         assert ids(search_index.search("勾股定理", allowed=["public"])) == []
         assert ids(search_index.search("勾股 定理", allowed=["public"])) == [1]
 
+    def test_a_latin_run_of_thousands_of_letters_is_indexed_and_found(self, open_index):
+        """A pasted link or code: longer than one term may be (PostgreSQL takes 2,047 bytes), it is cut
+        into units, so the document is indexed and its words before and after are still found."""
+        search_index = open_index()
+        blob = "QmFzZTY0" * 500
+        search_index.add_or_update([dict(id=1, title="课件下载", description=f"Python {blob} 勾股定理", visible_to="public")])
+        for query in ("Python", "勾股定理", blob[:100]):
+            assert ids(search_index.search(query, allowed=["public"])) == [1], query
+
     def test_title_match_outranks_description_match(self, index):
         hits = index.search("勾股定理", allowed=EVERYONE).hits
         assert [hit.id for hit in hits] == ["1", "4"]

@@ -51,6 +51,11 @@ def test_latin_words_and_numbers_are_lower_cased_including_full_width():
     assert {"python", "a01", "2022ab"} <= texts
 
 
+def test_a_long_latin_run_is_cut_into_consecutive_units():
+    units = [(token.text, token.pos) for token in tokens("a" * 250 + " 数")]
+    assert units[:3] == [("a" * 100, 0), ("a" * 100, 1), ("a" * 50, 2)] and ("数", 3) in units
+
+
 def test_every_chinese_substring_query_matches_its_text():
     for text in TEXTS:
         for run in re.findall("[\u4e00-\u9fff]+", text):

@@ -2,7 +2,7 @@
 keys and highlighting.
 
 Indexed text is cut into *units*: each Chinese character is one unit, each run of Latin
-letters or digits is one (lower-cased) unit; punctuation and spaces are none. The index gets
+letters or digits is one (lower-cased) unit, up to LATIN_UNIT_MAX of them; punctuation and spaces are none. The index gets
 every unit, a bigram for each two Chinese characters in consecutive units (so across
 punctuation: 《勾股定理》的 gives 理的) and jieba's search-mode words of three or more
 characters (shorter words are already there as bigrams and characters). A token's position
@@ -22,7 +22,10 @@ from typing import NamedTuple
 USER_DICT = Path(__file__).with_name("data") / "userdict.txt"
 
 _CHINESE = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_RUNS = re.compile(f"([{_CHINESE}]+)|([0-9A-Za-z]+)")
+# A Latin unit is cut every LATIN_UNIT_MAX characters, into consecutive units: a pasted link or code of
+# thousands of letters would otherwise be one term longer than PostgreSQL takes (2,047 bytes).
+LATIN_UNIT_MAX = 100
+_RUNS = re.compile(f"([{_CHINESE}]+)|([0-9A-Za-z]{{1,{LATIN_UNIT_MAX}}})")
 # Full-width letters and digits (Ｐｙｔｈｏｎ２０２２) read as ASCII; one character each,
 # so offsets into the original text stay right.
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
