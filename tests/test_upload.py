@@ -119,6 +119,14 @@ def test_another_schools_draft_with_the_same_file_is_not_revealed(client, distri
     assert "别校草稿" not in response.get_data(as_text=True)
 
 
+def test_a_catalogue_with_entities_is_refused_in_words(app, district):
+    resource = add_resource(district.teacher_a, status="draft")
+    bomb = '<?xml version="1.0"?><!DOCTYPE 目录 [<!ENTITY a "勾股"><!ENTITY b "&a;&a;">]><目录>&b;</目录>'
+    with pytest.raises(library.MetadataInvalid) as refused:
+        library.update_metadata(district.teacher_a, resource, {"catalogue_xml": bomb})
+    assert refused.value.errors["catalogue_xml"] == "资源目录不能包含 DTD 或实体定义"
+
+
 def test_metadata_errors_show_next_to_their_fields_in_chinese_and_keep_the_input(client, district):
     resource = add_resource(district.teacher_a, status="draft", title="草稿")
     login(client, "teacher.a")
@@ -128,7 +136,7 @@ def test_metadata_errors_show_next_to_their_fields_in_chinese_and_keep_the_input
     }, token_page=f"/resources/{resource.id}/edit")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "创建时间应为 yyyy-mm-dd" in page and "资源目录不是有效的 XML" in page
+    assert "创建时间应为 yyyy-mm-dd" in page and "资源目录不是有效的 XML：第 1 行第 8 个字符附近有误" in page
     assert "勾股定理的证明" in page  # what the user typed is still there
     db.session.refresh(resource)
     assert resource.title == "草稿"  # all or nothing

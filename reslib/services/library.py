@@ -276,8 +276,12 @@ def _check_catalogue(text: str) -> None:
 
     try:
         ElementTree.fromstring(text)
-    except (ElementTree.ParseError, DefusedXmlException) as exc:
-        raise ReslibError(_("资源目录不是有效的 XML：%(error)s", error=str(exc)[:100])) from exc
+    except ElementTree.ParseError as exc:
+        line, column = exc.position
+        raise ReslibError(_("资源目录不是有效的 XML：第 %(line)s 行第 %(column)s 个字符附近有误", line=line,
+                            column=column + 1)) from exc
+    except DefusedXmlException as exc:
+        raise ReslibError(_("资源目录不能包含 DTD 或实体定义")) from exc
 
 
 def missing_for_submission(resource: Resource) -> dict[str, str]:
