@@ -94,35 +94,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
-@event.listens_for(Engine, "before_cursor_execute", retval=True)
-def _text_without_nul(conn, cursor, statement, parameters, context, executemany):
-    """Strip NUL characters from every text sent to the database. PostgreSQL refuses text holding one (SQLite
-    keeps it), so a NUL typed into a search box, a form or a roster file would otherwise fail the request on
-    one database and not the other; in text it never means anything. The parameters are a row (a dict or a
-    tuple) or, for several rows at once, a list or tuple of rows."""
-    return statement, _without_nul(parameters) if _holds_nul(parameters) else parameters
-
-
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, list | tuple):
-        return False
-    return any(_holds_nul(item) for item in value)
-
-
-def _without_nul(value):
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {name: _without_nul(item) for name, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_without_nul(item) for item in value)
-    return value
-
-
 def _init_extensions(app: Flask) -> None:
     from reslib.extensions import babel, csrf, db, limiter, login_manager, migrate
     from reslib.services.accounts import load_session_user

@@ -179,13 +179,17 @@ def fill_in(path: str, district, competition=None) -> str:
     return path.format(**values)
 
 
+def user_of(district, role: str):
+    """The test district's account for ``role`` (one of ROLES other than anonymous)."""
+    return getattr(district, {"admin": "district_admin"}.get(role, role.replace(".", "_")))
+
+
 def call(client, district, role: str, method: str, path: str):
     """As a browser with a session (pages) or with the role's token (the API)."""
     if path.startswith("/api/"):
         headers = {}
         if role != "anonymous":
-            user = getattr(district, {"admin": "district_admin"}.get(role, role.replace(".", "_")))
-            headers["Authorization"] = f"Bearer {accounts.create_token(user, 'table')}"
+            headers["Authorization"] = f"Bearer {accounts.create_token(user_of(district, role), 'table')}"
         return client.open(path, method=method, headers=headers)
     browser = client.application.test_client()
     if role != "anonymous":

@@ -9,7 +9,7 @@ from reslib.errors import ReslibError
 from reslib.models.base import MAX_ID, as_id
 from reslib.services import accounts
 from reslib.testing import add_resource, csrf_token, login, post_form
-from test_authorization import ROLES, all_routes, fill_in, open_competition
+from test_authorization import ROLES, all_routes, fill_in, open_competition, user_of
 
 HUGE = str(10**25)
 JUST_TOO_LARGE = str(MAX_ID + 1)  # beyond PostgreSQL's INTEGER, not beyond SQLite's
@@ -43,8 +43,7 @@ def _signed_in(app, district, role):
     if role == "anonymous":
         return browser, {}
     login(browser, role)
-    user = getattr(district, {"admin": "district_admin"}.get(role, role.replace(".", "_")))
-    return browser, {"Authorization": f"Bearer {accounts.create_token(user, 'hostile')}"}
+    return browser, {"Authorization": f"Bearer {accounts.create_token(user_of(district, role), 'hostile')}"}
 
 
 @pytest.mark.parametrize("endpoint", GET_ROUTES)

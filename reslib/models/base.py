@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from reslib.extensions import db
@@ -48,6 +49,25 @@ def _refuse_append_only_changes(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
         if type(obj) in _APPEND_ONLY and (obj in session.deleted or session.is_modified(obj)):
             raise AppendOnlyViolation(f"{type(obj).__name__} rows cannot be changed or deleted")
+
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _text_without_nul(conn, cursor, statement, parameters, context, executemany):
+    """Strip NUL characters from every text sent to the database. PostgreSQL refuses text holding one (SQLite
+    keeps it), so a NUL typed into a search box, a form or a roster file would otherwise fail the request on
+    one database and not the other; in text it never means anything."""
+    return statement, _without_nul(parameters)
+
+
+def _without_nul(value):
+    """``value`` with NUL removed from its texts: a row (dict or tuple), or a list or tuple of rows."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {name: _without_nul(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(map(_without_nul, value))
+    return value
 
 
 def create_append_only_triggers(op, table: str) -> None:

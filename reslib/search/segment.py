@@ -2,10 +2,10 @@
 keys and highlighting.
 
 Indexed text is cut into *units*: each Chinese character is one unit, each run of Latin
-letters or digits is one (lower-cased) unit, up to LATIN_UNIT_MAX of them; punctuation and spaces are none. The index gets
-every unit, a bigram for each two Chinese characters in consecutive units (so across
-punctuation: 《勾股定理》的 gives 理的) and jieba's search-mode words of three or more
-characters (shorter words are already there as bigrams and characters). A token's position
+letters or digits is one (lower-cased) unit, up to LATIN_UNIT_MAX of them; punctuation and
+spaces are none. The index gets every unit, a bigram for each two Chinese characters in
+consecutive units (so across punctuation: 《勾股定理》的 gives 理的) and jieba's search-mode
+words of three or more characters (shorter words are already there as bigrams and characters). A token's position
 is the index of the unit it starts at: tokens starting at the same character share a
 position, like synonyms, and consecutive bigrams sit at consecutive positions, so a phrase of
 bigrams matches exactly the texts that hold those characters in that order. (jieba's stock

@@ -158,7 +158,9 @@ def import_schools(actor, filename: str, data: bytes, *, dry_run: bool = False) 
         elif (school.unit_id, school.code) != (unit.id, code or school.code):
             school.unit, school.code = unit, code or school.code
             report.updated += 1
-    audit.record("schools.imported", actor=actor, target="schools", detail=_("%(file)s：新增 %(created)s，更新 %(updated)s", file=filename, created=report.created, updated=report.updated))
+    audit.record("schools.imported", actor=actor, target="schools",
+                 detail=_("%(file)s：新增 %(created)s，更新 %(updated)s", file=filename, created=report.created,
+                          updated=report.updated))
     db.session.commit()
     return report
 

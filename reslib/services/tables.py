@@ -81,7 +81,7 @@ def _xlsx_rows(data: bytes):
     damaged = _("无法读取这个 Excel 文件：请确认它是 .xlsx 格式且没有损坏")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        rows = workbook.active.iter_rows(values_only=True)  # no active sheet: None, which has no rows
+        rows = workbook.active.iter_rows(values_only=True)  # a workbook without a worksheet has no active sheet
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise ReslibError(damaged, field="file") from exc
     try:
