@@ -1,4 +1,6 @@
 """Review and grading (审核入库): the workflow, the district panel, grades, new versions, queues, the pages."""
+import re
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -8,7 +10,7 @@ from werkzeug.exceptions import Forbidden
 from reslib import hookimpl
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.models import AppendOnlyViolation, AuditEvent, Resource, ReviewAssignment, ReviewDecision
+from reslib.models import AppendOnlyViolation, AuditEvent, Resource, ReviewAssignment, ReviewDecision, User
 from reslib.services import library, review, vocabularies
 from reslib.testing import add_resource, login, post_form
 
@@ -370,6 +372,124 @@ def test_another_schools_admin_is_refused(app, district):
         review.school_decision(district.admin_b, resource, "approve")
     assert reload(resource).status == "submitted"
     assert browser(app, "admin.a").get(detail).status_code == 200
+
+
+# --- two people at once ---------------------------------------------------------------------------
+
+def test_a_step_checked_against_a_status_that_changed_since_is_refused_and_keeps_nothing(app, district, recorder):
+    resource = ready_resource(district.teacher_a)
+    review.submit(district.teacher_a, resource)
+    with app.app_context():  # another request: a second school admin approves it first
+        review.school_decision(db.session.get(User, district.admin_a.id), db.session.get(Resource, resource.id),
+                               "approve")
+    assert resource.status == "submitted"  # what this request loaded, and checked the step against
+    with pytest.raises(review.StateChanged, match="现在是“已入校本库”"):
+        review.school_decision(district.admin_a, resource, "reject", "内容重复")
+    kept = reload(resource)
+    assert (kept.status, kept.status_reason) == ("school_approved", None)
+    assert [step.action for step in review.history(kept)] == ["approve", "submit"]
+    assert [change for _, change, _ in recorder.changes] == ["submitted", "school_approved"]
+
+
+def test_of_two_decisions_sent_at_once_exactly_one_is_taken(app, district):
+    resource = ready_resource(district.teacher_a)
+    review.submit(district.teacher_a, resource)
+    second_admin = district.user("admin.a2", {"school_admin", "teacher"}, district.school_a, identifier="T1902")
+    db.session.commit()
+    both_loaded = threading.Barrier(2)
+    outcomes = {}
+
+    def decide(admin_id, decision, comment):
+        with app.app_context():  # a request of its own, as under a threaded server
+            admin, mine = db.session.get(User, admin_id), db.session.get(Resource, resource.id)
+            assert mine.status == "submitted"
+            both_loaded.wait()  # neither has written yet: both pass the permission check
+            try:
+                review.school_decision(admin, mine, decision, comment)
+                outcomes[decision] = "taken"
+            except review.StateChanged:
+                outcomes[decision] = "refused"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=decide, args=(district.admin_a.id, "approve", "")),
+               threading.Thread(target=decide, args=(second_admin.id, "reject", "内容重复"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes.values()) == ["refused", "taken"], outcomes
+    taken = next(decision for decision, outcome in outcomes.items() if outcome == "taken")
+    final = reload(resource)
+    assert final.status == review.SCHOOL_DECISIONS[taken]
+    assert [step.action for step in review.history(final)] == [taken, "submit"]
+
+
+def shown_status(page: str) -> str:
+    found = re.search(r'name="shown_status" type="hidden" value="([^"]*)"', page)
+    assert found, "the page's step forms carry no shown_status"
+    return found.group(1)
+
+
+def test_a_step_sent_from_a_stale_page_says_what_happened_and_a_forged_one_is_refused(app, district):
+    resource = ready_resource(district.teacher_a)
+    review.submit(district.teacher_a, resource)
+    detail = f"/resources/{resource.id}/review"
+    admin = browser(app, "admin.a")
+    stale_page = admin.get(detail).get_data(as_text=True)
+    assert shown_status(stale_page) == "submitted"
+    review.school_decision(district.admin_a, resource, "approve")  # done meanwhile, in another tab
+
+    response = post_form(admin, f"/resources/{resource.id}/school-decision",
+                         {"decision": "reject", "comment": "内容重复", "shown_status": "submitted"}, token_page=detail)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "这一步没有执行" in page and "现在是“已入校本库”" in page and "没有权限" not in page
+    assert shown_status(page) == "school_approved"  # the page's forms are now for the status it has
+    assert reload(resource).status == "school_approved"
+
+    # The same step sent for the status the resource has is a refusal: the stale-page answer is no way round it.
+    teacher = browser(app, "teacher.a")
+    assert post_form(teacher, f"/resources/{resource.id}/recommend", {"shown_status": "school_approved"},
+                     token_page=detail).status_code == 403
+    # The owner's second tab still shows the draft's edit page; its 提交审核 button says what happened.
+    response = post_form(teacher, f"/resources/{resource.id}/submit", {"shown_status": "draft"}, token_page=detail)
+    assert response.status_code == 409 and "现在是“已入校本库”" in response.get_data(as_text=True)
+
+
+def test_a_score_and_a_decision_sent_at_once_never_publish_without_the_score(app, district):
+    resource = ready_resource(district.teacher_a)
+    to_district_review(district, resource)
+    other = scored_panel(district, resource, first=NINETY, second=EIGHTY)
+    db.session.commit()
+    both_loaded = threading.Barrier(2)
+    outcomes = {}
+
+    def in_request(name, step):
+        with app.app_context():
+            mine = db.session.get(Resource, resource.id)
+            actor = db.session.get(User, {"score": other.id, "decide": district.district_admin.id}[name])
+            both_loaded.wait()
+            try:
+                step(actor, mine)
+                outcomes[name] = "taken"
+            except review.StateChanged:
+                outcomes[name] = "refused"
+            finally:
+                db.session.remove()
+
+    rescore = {**EIGHTY, "教学价值": 12}  # the second reviewer lowers their total from 80 to 68
+    threads = [threading.Thread(target=in_request, args=("score", lambda actor, r: review.score(actor, r, rescore))),
+               threading.Thread(target=in_request, args=("decide", lambda actor, r: review.decide(actor, r, "publish")))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes["decide"] == "taken", outcomes
+    published = reload(resource)
+    # Either the revision came first and the grade counts it, or it came after and was refused.
+    expected = {"taken": 79.0, "refused": 85.0}[outcomes["score"]]
+    assert published.score == expected
 
 
 # --- queues --------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def submit_resource(resource_id):
           description: "not the owner, or not a draft or returned resource"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
         409:
-          description: the file is still being processed or failed
+          description: "the file is still being processed or failed; or another step on the same resource was taken at the same moment (code conflict): nothing of this one was kept"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
         422:
           description: metadata missing; ``fields`` maps each field to its message
@@ -132,7 +132,7 @@ def decide_resource(resource_id):
           description: not allowed at this stage
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
         409:
-          description: "publishing before the panel has scored, or with a failing grade"
+          description: "publishing before the panel has scored, or with a failing grade; or another step on the same resource was taken at the same moment (code conflict): nothing of this one was kept"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
     """
     resource = library.get_resource(resource_id)
@@ -183,6 +183,9 @@ def assign_panel(resource_id):
         403:
           description: "not the district admin, or not in district review"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        409:
+          description: "another step on the same resource was taken at the same moment (code conflict): nothing of this one was kept"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
     """
     resource = library.get_resource(resource_id)
     require(g.api_user, "resource.assign_panel", resource)
@@ -227,6 +230,9 @@ def put_scores(resource_id):
                   scored_at: {type: string, format: date-time}
         403:
           description: "not on this resource's panel, or no longer in district review"
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        409:
+          description: "the district decided at the same moment (code conflict): the scores were not kept"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
         422:
           description: a criterion missing or out of range; ``fields`` maps each criterion to its message

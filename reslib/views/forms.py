@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -29,6 +29,13 @@ def _service_check(check):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class StepForm(ActionForm):
+    """A review step's button or form. It carries the status the page showed, so that a step sent from a
+    page that has gone stale (another admin, or the same person in another tab, acted first) is told so."""
+
+    shown_status = HiddenField()
 
 
 class LoginForm(FlaskForm):

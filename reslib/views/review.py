@@ -16,7 +16,7 @@ from reslib.models.library import STATUSES, STEP_LABELS
 from reslib.permissions import can, require
 from reslib.services import library, review, vocabularies
 from reslib.views import raise_if_refused, show_error
-from reslib.views.forms import ActionForm, choices
+from reslib.views.forms import StepForm, choices
 
 bp = Blueprint("review", __name__)
 
@@ -45,7 +45,7 @@ COMMENTED_FIELDS = {
 FieldNotes = type("FieldNotes", (Form,), {name: StringField(label) for name, label in COMMENTED_FIELDS.items()})
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(StepForm):
     comment = TextAreaField(_l("意见"), render_kw={"rows": 3})
     notes = FormField(FieldNotes, label=_l("逐项修改意见（退回修改时填写，可只填需要修改的项）"))
 
@@ -66,13 +66,13 @@ class DistrictDecisionForm(DecisionForm):
     ]))
 
 
-class PanelForm(FlaskForm):
+class PanelForm(StepForm):
     reviewer_ids = SelectMultipleField(_l("评审专家"), validate_choice=False, widget=ListWidget(prefix_label=False),
                                        option_widget=CheckboxInput())
     due = StringField(_l("评分截止日期"), render_kw={"type": "date"})
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(StepForm):
     reason = StringField(_l("撤下原因"), render_kw={"maxlength": review.REASON_MAX})
 
 
@@ -80,7 +80,7 @@ def score_form(formdata=None, data=None) -> FlaskForm:
     """One number box per criterion of the configured rubric (c0, c1, …), and a comment."""
     rubric = current_app.config["REVIEW_RUBRIC"]
 
-    class ScoreForm(FlaskForm):
+    class ScoreForm(StepForm):
         comment = TextAreaField(_l("评语"), render_kw={"rows": 3})
         criteria = list(rubric)
 
@@ -133,7 +133,7 @@ def _detail_page(resource, status=200, **posted):
     panel = review.panel_summary(resource)
     own = next((a for a in panel.assignments if a.reviewer_id == current_user.id), None)
     forms = {
-        "action": ActionForm(),
+        "action": StepForm(),
         "school": SchoolDecisionForm(formdata=None),
         "decide": DistrictDecisionForm(formdata=None),
         "withdraw": WithdrawForm(formdata=None),
@@ -141,6 +141,8 @@ def _detail_page(resource, status=200, **posted):
         "score": score_form(data=_own_scores(own)),
         **posted,
     }
+    for form in forms.values():
+        form.shown_status.data = resource.status
     return render_template(
         "review/detail.html", resource=resource, checks=review.checks_for(resource), panel=panel, own=own,
         history=review.history(resource), allowed=allowed, forms=forms, statuses=STATUSES, step_labels=STEP_LABELS,
@@ -170,7 +172,8 @@ def _act(resource_id, name, form, run):
     """Run one workflow step from its posted form: back to the review page with a flash when it worked,
     else the page again with the errors next to the fields and what was typed kept."""
     resource = library.get_resource(resource_id)
-    require(current_user, ACTIONS[name], resource)  # before reading the form: refused users learn nothing
+    if not can(current_user, ACTIONS[name], resource):  # before reading the form: refused users learn nothing
+        return _refused(resource)
     if form.validate_on_submit():
         try:
             message = run(resource)
@@ -180,6 +183,8 @@ def _act(resource_id, name, form, run):
             else:
                 for text in exc.errors.values():
                     flash(text, "error")
+        except review.StateChanged:
+            return _changed_page(resource)
         except ReslibError as exc:
             show_error(form, exc)
         else:
@@ -188,18 +193,37 @@ def _act(resource_id, name, form, run):
     return _detail_page(resource, 422, **{name: form})
 
 
+def _refused(resource):
+    """A step its user may not take. When the page it was sent from showed another status, the resource
+    has moved on since then: the user is told on its review page (409) rather than refused (403)."""
+    shown = request.form.get("shown_status")
+    if shown and shown != resource.status and can(current_user, "review.view", resource):
+        return _changed_page(resource)
+    abort(403)
+
+
+def _changed_page(resource):
+    """The review page as the resource stands now, saying the step was not taken; the forms are fresh,
+    since what was sent was meant for the old status."""
+    flash(review.StateChanged(resource.status_label).message, "error")
+    return _detail_page(resource, 409)
+
+
 @bp.route("/resources/<int:resource_id>/submit", methods=["POST"])
 def submit(resource_id):
     """From the owner's edit page; what is missing is shown there."""
     resource = library.get_resource(resource_id)
-    require(current_user, "resource.edit", resource)
-    if not ActionForm().validate_on_submit():
+    if not can(current_user, "resource.edit", resource):
+        return _refused(resource)
+    if not StepForm().validate_on_submit():
         abort(400)
     try:
         review.submit(current_user, resource)
     except library.MetadataInvalid as exc:
         for text in exc.errors.values():
             flash(text, "error")
+    except review.StateChanged:
+        return _changed_page(resource)
     except ReslibError as exc:
         raise_if_refused(exc)
         flash(exc.message, "error")
@@ -236,7 +260,7 @@ def recommend(resource_id):
         review.recommend(current_user, resource)
         return _("已推荐到区级评审")
 
-    return _act(resource_id, "recommend", ActionForm(), run)
+    return _act(resource_id, "recommend", StepForm(), run)
 
 
 @bp.route("/resources/<int:resource_id>/panel", methods=["POST"])

@@ -10,7 +10,7 @@ from reslib.extensions import db
 from reslib.permissions import can, require
 from reslib.services import library, review
 from reslib.views import page_number, show_error
-from reslib.views.forms import ActionForm
+from reslib.views.forms import ActionForm, StepForm
 from reslib.views.upload_forms import LinkForm, metadata_form_for
 
 bp = Blueprint("upload", __name__)
@@ -95,7 +95,9 @@ def edit(resource_id):
             return redirect(url_for("upload.edit", resource_id=resource.id))
     elif request.method == "POST":
         status = 422
+    submit_form = StepForm(formdata=None, data={"shown_status": resource.status})
     return render_template("upload/edit.html", resource=resource, form=form, action_form=ActionForm(),
+                           submit_form=submit_form,
                            returned=review.latest_return(resource), missing=library.missing_for_submission(resource),
                            can_delete=resource.status == "draft"), status
 
