@@ -383,7 +383,7 @@ def test_a_step_checked_against_a_status_that_changed_since_is_refused_and_keeps
         review.school_decision(db.session.get(User, district.admin_a.id), db.session.get(Resource, resource.id),
                                "approve")
     assert resource.status == "submitted"  # what this request loaded, and checked the step against
-    with pytest.raises(review.StateChanged, match="现在是“已入校本库”"):
+    with pytest.raises(library.StateChanged, match="现在是“已入校本库”"):
         review.school_decision(district.admin_a, resource, "reject", "内容重复")
     kept = reload(resource)
     assert (kept.status, kept.status_reason) == ("school_approved", None)
@@ -391,38 +391,78 @@ def test_a_step_checked_against_a_status_that_changed_since_is_refused_and_keeps
     assert [change for _, change, _ in recorder.changes] == ["submitted", "school_approved"]
 
 
+def at_once(app, steps: dict) -> dict:
+    """Run each step (name → function of nothing) in a request of its own, in threads released together
+    once every one has loaded what it needs; returns name → "taken", "refused" (StateChanged) or a result."""
+    ready = threading.Barrier(len(steps))
+    outcomes = {}
+
+    def run(name, prepare):
+        with app.app_context():  # a request of its own, as under a threaded server
+            step = prepare()  # load what the step is checked against, as a view does
+            ready.wait()  # nobody has written yet: every step passes its permission check
+            try:
+                outcomes[name] = step() or "taken"
+            except library.StateChanged:
+                outcomes[name] = "refused"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=item) for item in steps.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def school_step(admin_id, resource_id, decision, comment=""):
+    def prepare():
+        admin, resource = db.session.get(User, admin_id), db.session.get(Resource, resource_id)
+        assert resource.status == "submitted"
+        return lambda: review.school_decision(admin, resource, decision, comment)
+    return prepare
+
+
 def test_of_two_decisions_sent_at_once_exactly_one_is_taken(app, district):
     resource = ready_resource(district.teacher_a)
     review.submit(district.teacher_a, resource)
     second_admin = district.user("admin.a2", {"school_admin", "teacher"}, district.school_a, identifier="T1902")
     db.session.commit()
-    both_loaded = threading.Barrier(2)
-    outcomes = {}
-
-    def decide(admin_id, decision, comment):
-        with app.app_context():  # a request of its own, as under a threaded server
-            admin, mine = db.session.get(User, admin_id), db.session.get(Resource, resource.id)
-            assert mine.status == "submitted"
-            both_loaded.wait()  # neither has written yet: both pass the permission check
-            try:
-                review.school_decision(admin, mine, decision, comment)
-                outcomes[decision] = "taken"
-            except review.StateChanged:
-                outcomes[decision] = "refused"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=decide, args=(district.admin_a.id, "approve", "")),
-               threading.Thread(target=decide, args=(second_admin.id, "reject", "内容重复"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = at_once(app, {"approve": school_step(district.admin_a.id, resource.id, "approve"),
+                             "reject": school_step(second_admin.id, resource.id, "reject", "内容重复")})
     assert sorted(outcomes.values()) == ["refused", "taken"], outcomes
     taken = next(decision for decision, outcome in outcomes.items() if outcome == "taken")
     final = reload(resource)
     assert final.status == review.SCHOOL_DECISIONS[taken]
     assert [step.action for step in review.history(final)] == [taken, "submit"]
+
+
+def test_two_clicks_on_new_version_at_once_make_one_draft(app, district, monkeypatch):
+    published = ready_resource(district.teacher_a, status="published", title="勾股定理")
+    db.session.commit()
+    both_looked = threading.Barrier(2)
+    add_new = library._add_new
+
+    def add_new_once_both_looked(resource):
+        # Widen the race: a click that found no draft waits (at most a second) for the other click to look
+        # too. Unguarded, both then add one; guarded, the other is still waiting for the row.
+        try:
+            both_looked.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+        add_new(resource)
+
+    monkeypatch.setattr(library, "_add_new", add_new_once_both_looked)
+
+    def click():
+        owner, resource = db.session.get(User, district.teacher_a.id), db.session.get(Resource, published.id)
+        return lambda: library.new_version(owner, resource).id
+
+    outcomes = at_once(app, {"first tab": click, "second tab": click})
+    assert outcomes["first tab"] == outcomes["second tab"], outcomes  # the second click finds the first's draft
+    drafts = db.session.scalars(select(Resource.id).where(Resource.supersedes_id == published.id)).all()
+    assert drafts == [outcomes["first tab"]]
 
 
 def shown_status(page: str) -> str:
@@ -457,39 +497,42 @@ def test_a_step_sent_from_a_stale_page_says_what_happened_and_a_forged_one_is_re
     assert response.status_code == 409 and "现在是“已入校本库”" in response.get_data(as_text=True)
 
 
-def test_a_score_and_a_decision_sent_at_once_never_publish_without_the_score(app, district):
+def test_a_score_and_a_decision_sent_at_once_never_publish_without_the_score(app, district, monkeypatch):
     resource = ready_resource(district.teacher_a)
     to_district_review(district, resource)
     other = scored_panel(district, resource, first=NINETY, second=EIGHTY)
     db.session.commit()
-    both_loaded = threading.Barrier(2)
-    outcomes = {}
-
-    def in_request(name, step):
-        with app.app_context():
-            mine = db.session.get(Resource, resource.id)
-            actor = db.session.get(User, {"score": other.id, "decide": district.district_admin.id}[name])
-            both_loaded.wait()
-            try:
-                step(actor, mine)
-                outcomes[name] = "taken"
-            except review.StateChanged:
-                outcomes[name] = "refused"
-            finally:
-                db.session.remove()
-
     rescore = {**EIGHTY, "教学价值": 12}  # the second reviewer lowers their total from 80 to 68
-    threads = [threading.Thread(target=in_request, args=("score", lambda actor, r: review.score(actor, r, rescore))),
-               threading.Thread(target=in_request, args=("decide", lambda actor, r: review.decide(actor, r, "publish")))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    score_saved = threading.Event()
+    panel_summary = review.panel_summary
+
+    def panel_summary_then_wait_for_the_score(of):
+        # Widen the race: the decision, having read the panel, waits (at most a second) for the revision.
+        summary = panel_summary(of)
+        score_saved.wait(timeout=1)
+        return summary
+
+    def score_then_say_so(actor, r):
+        try:
+            return review.score(actor, r, rescore)
+        finally:
+            score_saved.set()
+
+    monkeypatch.setattr(review, "panel_summary", panel_summary_then_wait_for_the_score)
+
+    def step(actor_id, act):
+        def prepare():
+            actor, mine = db.session.get(User, actor_id), db.session.get(Resource, resource.id)
+            return lambda: act(actor, mine) and None
+        return prepare
+
+    outcomes = at_once(app, {
+        "score": step(other.id, score_then_say_so),
+        "decide": step(district.district_admin.id, lambda actor, r: review.decide(actor, r, "publish")),
+    })
     assert outcomes["decide"] == "taken", outcomes
-    published = reload(resource)
     # Either the revision came first and the grade counts it, or it came after and was refused.
-    expected = {"taken": 79.0, "refused": 85.0}[outcomes["score"]]
-    assert published.score == expected
+    assert reload(resource).score == {"taken": 79.0, "refused": 85.0}[outcomes["score"]]
 
 
 # --- queues --------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Resources: drafts from uploads and links, metadata, submission, new versions, and who sees what."""
 import re
+from contextlib import contextmanager
 from datetime import date
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
 from reslib import national
@@ -34,6 +35,16 @@ class MetadataInvalid(ReslibError):
         return {**super().to_dict(), "fields": self.errors}
 
 
+class StateChanged(ReslibError):
+    """The resource left the status a step was checked against: another admin, or the same person in
+    another tab, took a step first. Nothing of this step was kept."""
+
+    def __init__(self, status_label: str):
+        super().__init__(_("这个资源刚刚已被处理，现在是“%(status)s”（可能是其他管理员，或你在另一个窗口中的操作）。"
+                           "这一步没有执行，请看它现在的状态再决定。", status=status_label),
+                         code="conflict", status=409)
+
+
 def store() -> BlobStore:
     app = current_app
     return BlobStore(app.config.get("STORAGE_PATH") or f"{app.instance_path}/files")
@@ -58,6 +69,40 @@ def get_resource(resource_id, *, details: bool = False) -> Resource:
 def changed(resource: Resource, change: str, actor) -> None:
     """Tell plugins, after the commit, what happened to ``resource``."""
     hooks().resource_changed(resource=resource, change=change, actor=actor)
+
+
+def hold(resource: Resource) -> None:
+    """Hold the resource's row until this transaction ends, provided its status is still the one the step
+    was checked against; else roll back and raise StateChanged. Of two steps sent at once (two admins, a
+    second tab) the later one waits for the first, then finds the status changed.
+
+    An UPDATE that changes nothing does it on every database: SQLite ignores SELECT … FOR UPDATE."""
+    expected = resource.status
+    held = db.session.execute(
+        update(Resource).where(Resource.id == resource.id, Resource.status == expected)
+        .values(status=Resource.status, updated_at=Resource.updated_at)  # updated_at too: no onupdate stamp
+        .execution_options(synchronize_session=False))
+    if held.rowcount != 1:
+        db.session.rollback()
+        current = db.session.get(Resource, resource.id)
+        if current is None:
+            raise ReslibError(_("这个资源已不存在"), code="not_found", status=404)
+        raise StateChanged(current.status_label)
+    # What the step reads next must be what the row holds now, not what this session loaded before the hold.
+    db.session.expire_all()
+
+
+@contextmanager
+def holding(resource: Resource):
+    """Run the block holding the resource's row (see hold), for a step that reads more before it writes;
+    commit what it did at its end, or roll it back on an error, letting go of the row either way."""
+    hold(resource)
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 # --- creating drafts ----------------------------------------------------------------------
@@ -335,17 +380,18 @@ def delete_draft(user, resource: Resource) -> None:
 def new_version(user, resource: Resource) -> Resource:
     """A new draft carrying the metadata over; the published version stays until this one is approved."""
     require(user, "resource.new_version", resource)
-    pending = db.session.scalar(select(Resource).where(Resource.supersedes_id == resource.id,
-                                                       Resource.status.notin_(("rejected", "superseded"))))
-    if pending is not None:
-        return pending
-    copy = Resource(owner_id=resource.owner_id, school_id=resource.school_id, lineage_id=resource.lineage_id,
-                    supersedes_id=resource.id, status="draft")
-    for field in (*METADATA_FIELDS, "file_sha256", "file_name", "file_size", "file_kind", "file_mime",
-                  "inline_safe", "cover_sha256", "cover_from_uploader", "thumb_sha256", "rendition_sha256",
-                  "rendition_mime", "processing", "processing_error", "probe_json", "checks_json"):
-        setattr(copy, field, getattr(resource, field))
-    _add_new(copy)
+    with holding(resource):  # two clicks (two tabs) at once make one new version, not two
+        pending = db.session.scalar(select(Resource).where(Resource.supersedes_id == resource.id,
+                                                           Resource.status.notin_(("rejected", "superseded"))))
+        if pending is not None:
+            return pending
+        copy = Resource(owner_id=resource.owner_id, school_id=resource.school_id, lineage_id=resource.lineage_id,
+                        supersedes_id=resource.id, status="draft")
+        for field in (*METADATA_FIELDS, "file_sha256", "file_name", "file_size", "file_kind", "file_mime",
+                      "inline_safe", "cover_sha256", "cover_from_uploader", "thumb_sha256", "rendition_sha256",
+                      "rendition_mime", "processing", "processing_error", "probe_json", "checks_json"):
+            setattr(copy, field, getattr(resource, field))
+        _add_new(copy)
     changed(copy, "created", user)
     return copy
 

@@ -5,13 +5,12 @@ event, commits, and only then tells plugins through resource_changed.
 """
 import json
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
@@ -38,16 +37,6 @@ LIBRARY_LEVEL = {"school_approved": 1, "published": 2}
 COMMENT_MAX = 2000
 FIELD_COMMENT_MAX = 500
 REASON_MAX = 500  # Resource.status_reason
-
-
-class StateChanged(ReslibError):
-    """The resource left the status a step was checked against: another admin, or the same person in
-    another tab, took a step first. Nothing of this step was kept."""
-
-    def __init__(self, status_label: str):
-        super().__init__(_("这个资源刚刚已被处理，现在是“%(status)s”（可能是其他管理员，或你在另一个窗口中的操作）。"
-                           "这一步没有执行，请看它现在的状态再决定。", status=status_label),
-                         code="conflict", status=409)
 
 
 class ScoresInvalid(library.MetadataInvalid):
@@ -157,7 +146,7 @@ def score(reviewer, resource: Resource, scores: dict, comment: str = "") -> Revi
     if errors:
         raise ScoresInvalid(errors)
     comment = _comment(comment)
-    with _holding(resource):  # no decision while a score is saved: the grade is made of every last score
+    with library.holding(resource):  # no decision while a score is saved: the grade is made of every last score
         assignment = db.session.scalar(select(ReviewAssignment).where(
             ReviewAssignment.resource_id == resource.id, ReviewAssignment.reviewer_id == reviewer.id))
         assignment.scores_json = json.dumps(values, ensure_ascii=False)
@@ -166,7 +155,6 @@ def score(reviewer, resource: Resource, scores: dict, comment: str = "") -> Revi
         assignment.scored_at = utcnow()
         audit.record("review.score", actor=reviewer, target=resource,
                      detail=f"{assignment.total:g} {assignment.scores_json} {comment}".strip())
-        db.session.commit()
     library.changed(resource, "scored", reviewer)
     return assignment
 
@@ -177,7 +165,7 @@ def decide(admin, resource: Resource, decision: str, comment: str = "", field_co
     if decision not in DISTRICT_DECISIONS:
         raise ReslibError(_("请选择审核结论"), field="decision")
     comment, notes = _reasons(decision, comment, field_comments)
-    with _holding(resource):  # before reading the panel: no score changes under the decision
+    with library.holding(resource):  # before reading the panel: no score changes under the decision
         if decision == "publish":
             _grade(resource)
         changes = _move(admin, resource, decision, DISTRICT_DECISIONS[decision], comment, notes)
@@ -212,9 +200,9 @@ def withdraw(user, resource: Resource, reason: str) -> None:
 
 def _move(actor, resource: Resource, action: str, to_status: str, comment: str = "",
           field_comments: dict | None = None) -> list[tuple[Resource, str]]:
-    """Record one step and change the status, if no one changed it first (see _claim); returns what to tell
-    plugins after the commit."""
-    _claim(resource)
+    """Record one step and change the status, if no one changed it first (see library.hold); returns what
+    to tell plugins after the commit."""
+    library.hold(resource)
     db.session.add(ReviewDecision(
         resource_id=resource.id, actor_id=actor.id, action=action, from_status=resource.status,
         to_status=to_status, comment=comment,
@@ -234,39 +222,6 @@ def _move(actor, resource: Resource, action: str, to_status: str, comment: str =
         changes += _move(actor, old, "supersede", "superseded",
                          _("由新版本（编号 %(id)s）取代", id=resource.id))
     return changes
-
-
-def _claim(resource: Resource) -> None:
-    """Hold the resource's row until this step commits, provided its status is still the one the step was
-    checked against; else roll back and raise StateChanged. Of two steps sent at once (two admins, a second
-    tab) the later one waits for the first, then finds the status changed.
-
-    An UPDATE that changes nothing does it on every database: SQLite ignores SELECT … FOR UPDATE."""
-    expected = resource.status
-    held = db.session.execute(
-        update(Resource).where(Resource.id == resource.id, Resource.status == expected)
-        .values(status=Resource.status, updated_at=Resource.updated_at)  # updated_at too: no onupdate stamp
-        .execution_options(synchronize_session=False))
-    if held.rowcount != 1:
-        db.session.rollback()
-        current = db.session.get(Resource, resource.id)
-        if current is None:
-            raise ReslibError(_("这个资源已不存在"), code="not_found", status=404)
-        raise StateChanged(current.status_label)
-    # What the step reads next must be what the row holds now, not what this session loaded before the hold.
-    db.session.expire_all()
-
-
-@contextmanager
-def _holding(resource: Resource):
-    """Hold the resource's row (see _claim) for a step that reads more before it moves; a refusal inside
-    lets go of it at once instead of keeping other writers waiting."""
-    _claim(resource)
-    try:
-        yield
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def _done(actor, changes: list[tuple[Resource, str]]) -> None:

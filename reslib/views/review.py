@@ -183,7 +183,7 @@ def _act(resource_id, name, form, run):
             else:
                 for text in exc.errors.values():
                     flash(text, "error")
-        except review.StateChanged:
+        except library.StateChanged:
             return _changed_page(resource)
         except ReslibError as exc:
             show_error(form, exc)
@@ -205,7 +205,7 @@ def _refused(resource):
 def _changed_page(resource):
     """The review page as the resource stands now, saying the step was not taken; the forms are fresh,
     since what was sent was meant for the old status."""
-    flash(review.StateChanged(resource.status_label).message, "error")
+    flash(library.StateChanged(resource.status_label).message, "error")
     return _detail_page(resource, 409)
 
 
@@ -222,7 +222,7 @@ def submit(resource_id):
     except library.MetadataInvalid as exc:
         for text in exc.errors.values():
             flash(text, "error")
-    except review.StateChanged:
+    except library.StateChanged:
         return _changed_page(resource)
     except ReslibError as exc:
         raise_if_refused(exc)
