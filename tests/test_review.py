@@ -497,6 +497,21 @@ def test_a_step_sent_from_a_stale_page_says_what_happened_and_a_forged_one_is_re
     assert response.status_code == 409 and "现在是“已入校本库”" in response.get_data(as_text=True)
 
 
+def test_a_save_from_an_edit_tab_left_open_after_submitting_says_so_and_changes_nothing(app, district):
+    resource = ready_resource(district.teacher_a, title="勾股定理微课")
+    edit = f"/resources/{resource.id}/edit"
+    teacher = browser(app, "teacher.a")
+    assert shown_status(teacher.get(edit).get_data(as_text=True)) == "draft"
+    with app.app_context():  # submitted from another tab, and a save from this one on its way meanwhile
+        review.submit(db.session.get(User, district.teacher_a.id), db.session.get(Resource, resource.id))
+    with pytest.raises(library.StateChanged, match="现在是“待学校审核”"):
+        library.update_metadata(district.teacher_a, resource, {"title": "改过的标题"})
+
+    response = post_form(teacher, edit, {"title": "改过的标题", "shown_status": "draft"}, token_page=edit)
+    assert response.status_code == 409 and "现在是“待学校审核”" in response.get_data(as_text=True)
+    assert reload(resource).title == "勾股定理微课"
+
+
 def test_a_score_and_a_decision_sent_at_once_never_publish_without_the_score(app, district, monkeypatch):
     resource = ready_resource(district.teacher_a)
     to_district_review(district, resource)

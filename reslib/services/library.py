@@ -243,9 +243,9 @@ def update_metadata(user, resource: Resource, data: dict) -> Resource:
     values, errors = clean_metadata(data, resource)
     if errors:
         raise MetadataInvalid(errors)
-    for field, value in values.items():
-        setattr(resource, field, value)
-    db.session.commit()
+    with holding(resource):  # not over a submission made meanwhile from another tab
+        for field, value in values.items():
+            setattr(resource, field, value)
     changed(resource, "edited", user)
     return resource
 

@@ -173,7 +173,7 @@ def _act(resource_id, name, form, run):
     else the page again with the errors next to the fields and what was typed kept."""
     resource = library.get_resource(resource_id)
     if not can(current_user, ACTIONS[name], resource):  # before reading the form: refused users learn nothing
-        return _refused(resource)
+        return refused(resource)
     if form.validate_on_submit():
         try:
             message = run(resource)
@@ -193,7 +193,7 @@ def _act(resource_id, name, form, run):
     return _detail_page(resource, 422, **{name: form})
 
 
-def _refused(resource):
+def refused(resource):
     """A step its user may not take. When the page it was sent from showed another status, the resource
     has moved on since then: the user is told on its review page (409) rather than refused (403)."""
     shown = request.form.get("shown_status")
@@ -214,7 +214,7 @@ def submit(resource_id):
     """From the owner's edit page; what is missing is shown there."""
     resource = library.get_resource(resource_id)
     if not can(current_user, "resource.edit", resource):
-        return _refused(resource)
+        return refused(resource)
     if not StepForm().validate_on_submit():
         abort(400)
     try:

@@ -11,6 +11,7 @@ from reslib.permissions import can, require
 from reslib.services import library, review
 from reslib.views import page_number, show_error
 from reslib.views.forms import ActionForm, StepForm
+from reslib.views.review import refused
 from reslib.views.upload_forms import LinkForm, metadata_form_for
 
 bp = Blueprint("upload", __name__)
@@ -81,7 +82,8 @@ def mine():
 @bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"])
 def edit(resource_id):
     resource = library.get_resource(resource_id)
-    require(current_user, "resource.edit", resource)
+    if not can(current_user, "resource.edit", resource):
+        return refused(resource)  # a save from a tab still showing the draft after it was submitted is told so
     form = metadata_form_for(resource)
     status = 200
     if form.validate_on_submit():
@@ -90,6 +92,8 @@ def edit(resource_id):
         except library.MetadataInvalid as exc:
             form.add_errors(exc.errors)
             status = 422
+        except library.StateChanged:  # submitted from another tab while this save was on its way
+            return refused(resource)
         else:
             flash(_("已保存"), "success")
             return redirect(url_for("upload.edit", resource_id=resource.id))

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired
 from reslib.models.library import KINDS, LICENCES, SOURCES, TYPE_CODES
 from reslib.national import SECTIONS
 from reslib.services import vocabularies
-from reslib.views.forms import choices
+from reslib.views.forms import StepForm, choices
 
 
 class LinkForm(FlaskForm):
@@ -20,7 +20,7 @@ def _none_first(pairs):
     return choices([("", _l("（请选择）"))] + [(str(value), label) for value, label in pairs])
 
 
-class MetadataForm(FlaskForm):
+class MetadataForm(StepForm):
     title = StringField(_l("资源标题"))
     description = TextAreaField(_l("资源简介"))
     kind = SelectField(_l("资源类别"), validate_choice=False)
@@ -47,7 +47,7 @@ class MetadataForm(FlaskForm):
 
     def service_data(self) -> dict:
         data = {name: field.data for name, field in self._fields.items()
-                if name not in ("csrf_token", "national_target")}
+                if name not in ("csrf_token", "shown_status", "national_target")}
         section, _sep, column = (self.national_target.data or "").partition("/")
         data["section"], data["column"] = section, column
         return data
@@ -69,6 +69,7 @@ def metadata_form_for(resource) -> MetadataForm:
         data[name] = str(value) if value else ""
     data["created_on"] = resource.created_on.isoformat() if resource.created_on else ""
     data["national_target"] = f"{resource.section}/{resource.column}" if resource.section else ""
+    data["shown_status"] = resource.status
     form = MetadataForm(data=data)
     form.kind.choices = _none_first(KINDS.items())
     form.source.choices = _none_first(SOURCES.items())
