@@ -506,10 +506,21 @@ def test_a_save_from_an_edit_tab_left_open_after_submitting_says_so_and_changes_
         review.submit(db.session.get(User, district.teacher_a.id), db.session.get(Resource, resource.id))
     with pytest.raises(library.StateChanged, match="现在是“待学校审核”"):
         library.update_metadata(district.teacher_a, resource, {"title": "改过的标题"})
+    second = ready_resource(district.teacher_a, title="另一份草稿")
+    with app.app_context():
+        review.submit(db.session.get(User, district.teacher_a.id), db.session.get(Resource, second.id))
+    with pytest.raises(library.StateChanged):
+        library.delete_draft(district.teacher_a, second)  # still loaded here as a draft
+    assert reload(second).status == "submitted"
 
     response = post_form(teacher, edit, {"title": "改过的标题", "shown_status": "draft"}, token_page=edit)
     assert response.status_code == 409 and "现在是“待学校审核”" in response.get_data(as_text=True)
     assert reload(resource).title == "勾股定理微课"
+    # The tab's other buttons, 删除草稿 and 上传封面, say the same and change nothing either.
+    for action in ("delete", "edit/cover"):
+        response = post_form(teacher, f"/resources/{resource.id}/{action}", {"shown_status": "draft"}, token_page=edit)
+        assert response.status_code == 409 and "现在是“待学校审核”" in response.get_data(as_text=True)
+    assert reload(resource).status == "submitted"
 
 
 def test_a_score_and_a_decision_sent_at_once_never_publish_without_the_score(app, district, monkeypatch):

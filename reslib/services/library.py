@@ -74,10 +74,12 @@ def changed(resource: Resource, change: str, actor) -> None:
 def hold(resource: Resource) -> None:
     """Hold the resource's row until this transaction ends, provided its status is still the one the step
     was checked against; else roll back and raise StateChanged. Of two steps sent at once (two admins, a
-    second tab) the later one waits for the first, then finds the status changed.
+    second tab) the later one waits for the first, then finds the status changed. Holding it again in the
+    same transaction (a step that held it early, then moves it) only checks again.
 
     An UPDATE that changes nothing does it on every database: SQLite ignores SELECT … FOR UPDATE."""
     expected = resource.status
+    db.session.flush()  # what this step changed so far goes with it: the expiry below would drop it otherwise
     held = db.session.execute(
         update(Resource).where(Resource.id == resource.id, Resource.status == expected)
         .values(status=Resource.status, updated_at=Resource.updated_at)  # updated_at too: no onupdate stamp
@@ -137,13 +139,14 @@ def create_from_upload(user, stream, file_name: str) -> Resource:
 def replace_file(user, resource: Resource, stream, file_name: str) -> Resource:
     """A draft (a new version, say) gets a different file; it is processed again."""
     require(user, "resource.edit", resource)
-    for field, value in _store_upload(user, stream, file_name).items():
-        setattr(resource, field, value)
-    resource.processing_error = resource.probe_json = resource.checks_json = None
-    resource.rendition_sha256 = resource.rendition_mime = None
-    if not resource.cover_from_uploader:
-        resource.cover_sha256 = resource.thumb_sha256 = None
-    db.session.commit()
+    stored = _store_upload(user, stream, file_name)  # outside the hold: no row is held while a file streams in
+    with holding(resource):  # not over a submission made meanwhile from another tab
+        for field, value in stored.items():
+            setattr(resource, field, value)
+        resource.processing_error = resource.probe_json = resource.checks_json = None
+        resource.rendition_sha256 = resource.rendition_mime = None
+        if not resource.cover_from_uploader:
+            resource.cover_sha256 = resource.thumb_sha256 = None
     _queue_processing(resource)
     changed(resource, "edited", user)
     return resource
@@ -371,9 +374,9 @@ def delete_draft(user, resource: Resource) -> None:
     require(user, "resource.edit", resource)
     if resource.status != "draft":
         raise ReslibError(_("只有草稿可以删除"), code="conflict", status=409)
-    audit.record("resource.deleted", actor=user, target=resource, detail=resource.title)
-    db.session.delete(resource)
-    db.session.commit()
+    with holding(resource):  # not after it was submitted from another tab
+        audit.record("resource.deleted", actor=user, target=resource, detail=resource.title)
+        db.session.delete(resource)
     changed(resource, "deleted", user)
 
 
@@ -409,8 +412,8 @@ def set_cover(user, resource: Resource, stream) -> None:
     except BaseException:
         files.discard(staged)
         raise
-    resource.cover_sha256, resource.cover_from_uploader, resource.thumb_sha256 = sha, True, None
-    resource.processing = "pending"  # the worker makes the thumbnail (and re-scans the cover)
-    db.session.commit()
+    with holding(resource):
+        resource.cover_sha256, resource.cover_from_uploader, resource.thumb_sha256 = sha, True, None
+        resource.processing = "pending"  # the worker makes the thumbnail (and re-scans the cover)
     _queue_processing(resource)
     changed(resource, "edited", user)

@@ -99,9 +99,9 @@ def edit(resource_id):
             return redirect(url_for("upload.edit", resource_id=resource.id))
     elif request.method == "POST":
         status = 422
-    submit_form = StepForm(formdata=None, data={"shown_status": resource.status})
-    return render_template("upload/edit.html", resource=resource, form=form, action_form=ActionForm(),
-                           submit_form=submit_form,
+    # The page's buttons (cover, submit, delete) carry the status it shows, as the metadata form does.
+    step_form = StepForm(formdata=None, data={"shown_status": resource.status})
+    return render_template("upload/edit.html", resource=resource, form=form, step_form=step_form,
                            returned=review.latest_return(resource), missing=library.missing_for_submission(resource),
                            can_delete=resource.status == "draft"), status
 
@@ -121,14 +121,17 @@ def replace_file(resource_id):
 @bp.route("/resources/<int:resource_id>/edit/cover", methods=["POST"])
 def cover(resource_id):
     resource = library.get_resource(resource_id)
-    require(current_user, "resource.edit", resource)
-    form = ActionForm()
+    if not can(current_user, "resource.edit", resource):
+        return refused(resource)
+    form = StepForm()
     upload = request.files.get("cover")
     if not form.validate_on_submit() or upload is None or not upload.filename:
         flash(_("请选择一张 JPG 图片作为封面"), "error")
     else:
         try:
             library.set_cover(current_user, resource, upload.stream)
+        except library.StateChanged:
+            return refused(resource)
         except ReslibError as exc:
             flash(exc.message, "error")
         else:
@@ -139,10 +142,14 @@ def cover(resource_id):
 @bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
 def delete(resource_id):
     resource = library.get_resource(resource_id)
-    if not ActionForm().validate_on_submit():
+    if not can(current_user, "resource.edit", resource):
+        return refused(resource)
+    if not StepForm().validate_on_submit():
         abort(400)
     try:
         library.delete_draft(current_user, resource)
+    except library.StateChanged:
+        return refused(resource)
     except ReslibError as exc:
         flash(exc.message, "error")
         return redirect(url_for("upload.edit", resource_id=resource.id))
