@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bench.common import BenchError
-from reslib.models.library import GRADES, KINDS, SOURCES
+from reslib.models.library import GRADES, SOURCES
 from reslib.search import segment
 from reslib.services.vocabularies import DEFAULTS
 

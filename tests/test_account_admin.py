@@ -3,7 +3,9 @@ from sqlalchemy import select
 
 from reslib.extensions import db
 from reslib.models import AuditEvent, User
+from reslib.services import accounts
 from reslib.testing import login, post_form
+from tests.test_review import at_once
 
 
 def reload(user):
@@ -19,6 +21,28 @@ def test_disable_needs_a_reason_and_enable_restores(client, district):
     assert reload(district.teacher_a).status == "disabled"
     post_form(client, f"/admin/accounts/{district.teacher_a.id}/enable")
     assert reload(district.teacher_a).status == "active"
+
+
+def test_of_two_admins_deciding_one_registration_at_once_exactly_one_is_taken(app, district):
+    second_admin = district.user("admin.a2", {"school_admin", "teacher"}, district.school_a, identifier="T1902")
+    db.session.commit()
+
+    def decision(admin_id, decide):
+        def prepare():
+            admin, applicant = db.session.get(User, admin_id), db.session.get(User, district.pending_a.id)
+            assert applicant.status == "pending"
+            return lambda: decide(admin, applicant)
+        return prepare
+
+    outcomes = at_once(app, {
+        "verified": decision(district.admin_a.id, accounts.verify),
+        "rejected": decision(second_admin.id, lambda admin, applicant: accounts.reject(admin, applicant, "学号不符")),
+    })
+    assert sorted(outcomes.values()) == ["refused", "taken"], outcomes
+    taken = next(action for action, outcome in outcomes.items() if outcome == "taken")
+    assert reload(district.pending_a).status == {"verified": "active", "rejected": "rejected"}[taken]
+    audited = db.session.scalars(select(AuditEvent.action).where(AuditEvent.target == "account:pending.a")).all()
+    assert audited == [f"account.{taken}"]
 
 
 def test_admin_cannot_disable_themselves(client, district):

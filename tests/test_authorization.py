@@ -98,6 +98,7 @@ ROUTES = {
     "review.withdraw": ("POST", "/resources/{published}/withdraw", DISTRICT),
     # the JSON API, with each role's token
     "api.resources": ("GET", "/api/v1/resources", SIGNED_IN),
+    "api.my_resources": ("GET", "/api/v1/me/resources", SIGNED_IN),
     "api.resource": ("GET", "/api/v1/resources/{published}", SIGNED_IN),
     "api.resource_download": ("GET", "/api/v1/resources/{school_approved}/download", SCHOOL_A_MEMBERS),
     "api.resource_rating": ("PUT", "/api/v1/resources/{published}/rating", SIGNED_IN),

@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from reslib.extensions import db
-from reslib.models import Resource
 from reslib.services import library
 from reslib.testing import MINIMAL_PDF, add_resource
 

@@ -393,7 +393,8 @@ def test_a_step_checked_against_a_status_that_changed_since_is_refused_and_keeps
 
 def at_once(app, steps: dict) -> dict:
     """Run each step (name → function of nothing) in a request of its own, in threads released together
-    once every one has loaded what it needs; returns name → "taken", "refused" (StateChanged) or a result."""
+    once every one has loaded what it needs; returns name → "taken", "refused" (a 409 conflict, such as
+    StateChanged) or a result."""
     ready = threading.Barrier(len(steps))
     outcomes = {}
 
@@ -403,7 +404,9 @@ def at_once(app, steps: dict) -> dict:
             ready.wait()  # nobody has written yet: every step passes its permission check
             try:
                 outcomes[name] = step() or "taken"
-            except library.StateChanged:
+            except ReslibError as exc:
+                if exc.status != 409:
+                    raise
                 outcomes[name] = "refused"
             finally:
                 db.session.remove()

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,21 @@ def get_by_id(model, text):
     """The ``model`` row whose id ``text`` names, or None (also when it names no id at all)."""
     row_id = as_id(text)
     return db.session.get(model, row_id) if row_id is not None else None
+
+
+def hold_status(row) -> bool:
+    """Hold ``row``'s database row until this transaction ends, provided its status is still the one this
+    session loaded; False, holding nothing, if it is not. Of two steps sent at once (two admins, a second
+    tab) the later one waits here for the first to end, then finds the status changed.
+
+    An UPDATE that changes nothing does it on every database: SQLite ignores SELECT … FOR UPDATE."""
+    model = type(row)
+    unchanged = {"status": model.status}
+    if "updated_at" in model.__table__.c:
+        unchanged["updated_at"] = model.updated_at  # or its onupdate stamp would count as a change
+    held = db.session.execute(update(model).where(model.id == row.id, model.status == row.status)
+                              .values(**unchanged).execution_options(synchronize_session=False))
+    return held.rowcount == 1
 
 
 def utcnow() -> datetime:

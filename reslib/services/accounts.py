@@ -14,7 +14,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import ROLES, ApiToken, LoginSession, RosterEntry, School, User, UserRole, utcnow
 from reslib.models.accounts import SCHOOL_ROLES, SELF_REGISTER_ROLES
-from reslib.models.base import get_by_id
+from reslib.models.base import get_by_id, hold_status
 from reslib.permissions import require
 from reslib.plugins import hooks
 from reslib.services import audit
@@ -259,10 +259,17 @@ def _end_all_sessions(user: User) -> None:
 
 # --- verification and lifecycle (by admins) ---------------------------------------------------
 
+def _hold_in(user: User, statuses: tuple[str, ...], refusal: str) -> None:
+    """Hold the account's row for a lifecycle step allowed from ``statuses``; if it is in none of them, or
+    another admin's step changed it while this one was on its way, refuse with ``refusal`` (409)."""
+    if user.status not in statuses or not hold_status(user):
+        db.session.rollback()
+        raise ReslibError(refusal, code="conflict", status=409)
+
+
 def verify(actor: User, user: User) -> None:
     require(actor, "account.verify", user)
-    if user.status not in ("pending", "rejected"):
-        raise ReslibError(_("这个账号不在待审核状态"), code="conflict", status=409)
+    _hold_in(user, ("pending", "rejected"), _("这个账号不在待审核状态"))
     mark_verified(user, actor)
     audit.record("account.verified", actor=actor, target=user)
     db.session.commit()
@@ -274,8 +281,7 @@ def reject(actor: User, user: User, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ReslibError(_("请填写不通过的原因，申请人会看到它"), field="reason")
-    if user.status != "pending":
-        raise ReslibError(_("这个账号不在待审核状态"), code="conflict", status=409)
+    _hold_in(user, ("pending",), _("这个账号不在待审核状态"))
     user.status, user.status_reason = "rejected", reason[:255]
     audit.record("account.rejected", actor=actor, target=user, detail=reason)
     db.session.commit()
@@ -298,8 +304,7 @@ def disable(actor: User, user: User, reason: str) -> None:
 
 def enable(actor: User, user: User) -> None:
     require(actor, "account.manage", user)
-    if user.status != "disabled":
-        raise ReslibError(_("这个账号没有被停用"), code="conflict", status=409)
+    _hold_in(user, ("disabled",), _("这个账号没有被停用"))
     user.status, user.status_reason = "active", None
     audit.record("account.enabled", actor=actor, target=user)
     db.session.commit()

@@ -111,7 +111,8 @@ def school_for_library(user, school_id: int) -> School:
     return school
 
 
-def browse(user, *, school_id: int | None = None, filters: dict, sort: str = "newest", page: int = 1) -> Page:
+def browse(user, *, school_id: int | None = None, filters: dict, sort: str = "newest", page: int = 1,
+           per_page: int | None = None) -> Page:
     """A page of the district library (published resources) or of a school's library (its school-approved
     and published ones), filtered and sorted; one query for the rows and one for the total."""
     require(user, "library.use")
@@ -131,7 +132,7 @@ def browse(user, *, school_id: int | None = None, filters: dict, sort: str = "ne
                .correlate(Resource).scalar_subquery().label("ratings"))
     newest = (Resource.published_at.desc().nulls_last(), Resource.id.desc())
     order = {"views": (views.desc(), *newest), "rating": (rating.desc().nulls_last(), ratings.desc(), *newest)}
-    per_page = current_app.config["PAGE_SIZE"]
+    per_page = per_page or current_app.config["PAGE_SIZE"]
     page = max(int(page or 1), 1)
     rows = db.session.execute(
         select(Resource, views, rating, ratings).where(*where)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from reslib import national
@@ -15,8 +15,8 @@ from reslib.extensions import db
 from reslib.jobs import queue
 from reslib.models import Resource, Term
 from reslib.models.accounts import shown_by_name
-from reslib.models.base import get_by_id
-from reslib.models.library import KINDS, LICENCES, SOURCES, TYPE_CODES, VISIBLE_STATUSES
+from reslib.models.base import get_by_id, hold_status
+from reslib.models.library import KINDS, LICENCES, SOURCES, STATUSES, TYPE_CODES, VISIBLE_STATUSES
 from reslib.permissions import can, require
 from reslib.plugins import hooks
 from reslib.services import audit
@@ -72,19 +72,11 @@ def changed(resource: Resource, change: str, actor) -> None:
 
 
 def hold(resource: Resource) -> None:
-    """Hold the resource's row until this transaction ends, provided its status is still the one the step
-    was checked against; else roll back and raise StateChanged. Of two steps sent at once (two admins, a
-    second tab) the later one waits for the first, then finds the status changed. Holding it again in the
-    same transaction (a step that held it early, then moves it) only checks again.
-
-    An UPDATE that changes nothing does it on every database: SQLite ignores SELECT … FOR UPDATE."""
-    expected = resource.status
+    """Hold the resource's row until this transaction ends (``hold_status``), provided its status is still
+    the one the step was checked against; else roll back and raise StateChanged. Holding it again in the
+    same transaction (a step that held it early, then moves it) only checks again."""
     db.session.flush()  # what this step changed so far goes with it: the expiry below would drop it otherwise
-    held = db.session.execute(
-        update(Resource).where(Resource.id == resource.id, Resource.status == expected)
-        .values(status=Resource.status, updated_at=Resource.updated_at)  # updated_at too: no onupdate stamp
-        .execution_options(synchronize_session=False))
-    if held.rowcount != 1:
+    if not hold_status(resource):
         db.session.rollback()
         current = db.session.get(Resource, resource.id)
         if current is None:
@@ -364,9 +356,20 @@ def in_library(resource: Resource) -> bool:
     return resource.status in VISIBLE_STATUSES
 
 
-def my_resources(user):
-    return (select(Resource).where(Resource.owner_id == user.id, Resource.status != "superseded")
-            .order_by(Resource.updated_at.desc()))
+def my_resources(user, status: str | None = None):
+    """``user``'s own resources, newest change first; only those in ``status`` if it is one."""
+    stmt = select(Resource).where(Resource.owner_id == user.id, Resource.status != "superseded")
+    if status in STATUSES:
+        stmt = stmt.where(Resource.status == status)
+    return stmt.order_by(Resource.updated_at.desc(), Resource.id.desc())
+
+
+def my_status_counts(user) -> dict[str, int]:
+    """How many of ``user``'s own resources are in each status, in workflow order; statuses with none are left out."""
+    rows = db.session.execute(select(Resource.status, func.count()).where(
+        Resource.owner_id == user.id, Resource.status != "superseded").group_by(Resource.status))
+    counts = dict(rows.all())
+    return {status: counts[status] for status in STATUSES if counts.get(status)}
 
 
 def delete_draft(user, resource: Resource) -> None:

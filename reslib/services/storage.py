@@ -19,6 +19,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import filetype
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from PIL import Image
 
 from reslib.errors import ReslibError
@@ -40,12 +42,12 @@ NESTED_ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2",
 _HEAD_BYTES = 8192
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _KIND_LABELS = {
-    "video": "视频",
-    "audio": "音频",
+    "video": _l("视频"),
+    "audio": _l("音频"),
     "pdf": "PDF",
-    "document": "Office 文档",
-    "image": "图片",
-    "archive": "压缩包",
+    "document": _l("Office 文档"),
+    "image": _l("图片"),
+    "archive": _l("压缩包"),
 }
 
 
@@ -101,7 +103,7 @@ def sniff(path) -> Sniffed:
     with path.open("rb") as file:
         head = file.read(_HEAD_BYTES)
         if not head:  # say so plainly: "unrecognised type" would send the teacher hunting for a format problem
-            raise ReslibError("文件是空的（0 字节），请检查后重新选择", code="empty_file", status=422)
+            raise ReslibError(_("文件是空的（0 字节），请检查后重新选择"), code="empty_file", status=422)
         if head.startswith(b"PK\x03\x04"):
             return _sniff_zip(path)
         if _is_svg(head):
@@ -112,12 +114,12 @@ def sniff(path) -> Sniffed:
     if guessed is not None and guessed.extension in _ACCEPTED:
         kind, inline_safe = _ACCEPTED[guessed.extension]
         return Sniffed(kind, guessed.mime, guessed.extension, inline_safe)
-    raise _unsupported(guessed.mime if guessed is not None else "无法识别")
+    raise _unsupported(guessed.mime if guessed is not None else _("无法识别"))
 
 
 def _unsupported(what: str) -> ReslibError:
     return ReslibError(
-        f"不支持的文件类型：{what}，可上传视频、音频、PDF、Word/PowerPoint/Excel、图片或 zip 课件包",
+        _("不支持的文件类型：%(what)s，可上传视频、音频、PDF、Word/PowerPoint/Excel、图片或 zip 课件包", what=what),
         code="unsupported_type",
         status=415,
     )
@@ -130,7 +132,7 @@ def _zip_members(path: Path) -> list[zipfile.ZipInfo]:
             return archive.infolist()
     # zipfile also raises NotImplementedError for unknown format versions and ValueError for bad names
     except (zipfile.BadZipFile, NotImplementedError, ValueError):
-        raise _unsupported("损坏或无法读取的 zip 文件") from None
+        raise _unsupported(_("损坏或无法读取的 zip 文件")) from None
 
 
 def _sniff_zip(path: Path) -> Sniffed:
@@ -203,16 +205,17 @@ class StagedFile:
     sniffed: Sniffed
 
 
-def _too_large(limit: int, what: str = "文件") -> ReslibError:
+def _too_large(limit: int, what: str | None = None) -> ReslibError:
     if limit >= GiB:
         shown = f"{round(limit / GiB, 1):g} GB"
     else:
         shown = f"{round(limit / MiB, 1):g} MB"
-    return ReslibError(f"{what}过大，最大允许 {shown}", code="too_large", status=413)
+    return ReslibError(_("%(what)s过大，最大允许 %(limit)s", what=what or _("文件"), limit=shown),
+                       code="too_large", status=413)
 
 
-def _zip_bomb(message: str = "压缩包解压后过大（疑似压缩炸弹）") -> ReslibError:
-    return ReslibError(message, code="zip_bomb", status=413)
+def _zip_bomb(message: str | None = None) -> ReslibError:
+    return ReslibError(message or _("压缩包解压后过大（疑似压缩炸弹）"), code="zip_bomb", status=413)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -371,7 +374,7 @@ class BlobStore:
 def _check_image(path: Path) -> None:
     """Refuse an image with too many pixels from its header alone; pixels are never decoded."""
     too_large = ReslibError(
-        f"图片尺寸过大：最多 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素", code="image_too_large", status=413
+        _("图片尺寸过大：最多 %(n)s 百万像素", n=MAX_IMAGE_PIXELS // 1_000_000), code="image_too_large", status=413
     )
     with warnings.catch_warnings():
         # Pillow warns, then raises, on its own (higher) bomb limit; both mean the same refusal here.
@@ -382,7 +385,7 @@ def _check_image(path: Path) -> None:
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
             raise too_large from None
         except (OSError, ValueError):  # unidentified (an OSError), truncated, or e.g. a zero size
-            raise ReslibError("无法读取该图片，文件可能已损坏", code="unreadable_file") from None
+            raise ReslibError(_("无法读取该图片，文件可能已损坏"), code="unreadable_file") from None
     if width * height > MAX_IMAGE_PIXELS:
         raise too_large
 
@@ -391,11 +394,11 @@ def _check_zip(path: Path) -> None:
     """Judge a zip from its central directory alone: declared sizes, ratios and names; nothing is inflated."""
     members = _zip_members(path)
     if len(members) > MAX_ZIP_MEMBERS:
-        raise _zip_bomb(f"压缩包内文件过多：最多 {MAX_ZIP_MEMBERS} 个")
+        raise _zip_bomb(_("压缩包内文件过多：最多 %(n)s 个", n=MAX_ZIP_MEMBERS))
     if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
         raise _zip_bomb()
     for member in members:
         if member.file_size > ZIP_RATIO_MIN_BYTES and member.file_size > MAX_ZIP_RATIO * member.compress_size:
             raise _zip_bomb()
         if member.filename.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
-            raise _zip_bomb("压缩包内不能再包含压缩包")
+            raise _zip_bomb(_("压缩包内不能再包含压缩包"))

@@ -116,6 +116,7 @@ def build_spec(app) -> APISpec:
     spec.components.schema("Account", ACCOUNT_SCHEMA)
     spec.components.schema("Resource", api_library.RESOURCE_SCHEMA)
     spec.components.schema("ResourceCard", api_library.RESOURCE_CARD_SCHEMA)
+    spec.components.schema("OwnResource", api_upload.OWN_RESOURCE_SCHEMA)
     spec.components.schema("ReviewState", api_review.REVIEW_STATE_SCHEMA)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(bp.url_prefix):

@@ -1,12 +1,74 @@
-"""The JSON API for one's own resources: create (file or link), edit metadata, delete a draft, new version."""
-from flask import g, jsonify, request
+"""The JSON API for one's own resources: list them, create (file or link), edit metadata, delete a draft,
+new version."""
+from flask import current_app, g, jsonify, request, url_for
 
+from reslib.extensions import db
+from reslib.models.library import PROCESSING, STATUSES
 from reslib.permissions import require
 from reslib.services import library
-from reslib.views import json_object
+from reslib.views import json_object, page_number
 from reslib.views.api import bp, token_required
 from reslib.views.api_library import resource_json
 from reslib.views.upload import allow_large_body, streamed_file_name
+
+
+OWN_RESOURCE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"},
+        "status": {"type": "string", "enum": list(STATUSES)}, "status_label": {"type": "string"},
+        "status_reason": {"type": "string", "nullable": True, "description": "退回或不通过的意见"},
+        "processing": {"type": "string", "enum": list(PROCESSING)},
+        "processing_error": {"type": "string", "nullable": True},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "links": {"type": "object", "properties": {"api": {"type": "string"}, "edit": {"type": "string"}}},
+    },
+}
+
+
+def own_resource_json(resource) -> dict:
+    links = {"api": url_for("api.resource", resource_id=resource.id)}
+    if resource.status in ("draft", "returned"):
+        links["edit"] = url_for("upload.edit", resource_id=resource.id)
+    return {"id": resource.id, "title": resource.title, "status": resource.status,
+            "status_label": resource.status_label, "status_reason": resource.status_reason,
+            "processing": resource.processing, "processing_error": resource.processing_error,
+            "updated_at": resource.updated_at.isoformat() + "Z", "links": links}
+
+
+@bp.route("/me/resources", methods=["GET"], endpoint="my_resources")
+@token_required
+def my_resources():
+    """The account's own resources, newest change first, a page at a time, and how many are in each status.
+    ---
+    get:
+      summary: 我的资源：自己上传的资源，含草稿、审核中和退回修改的；可按状态筛选
+      security: [{bearerAuth: []}]
+      parameters:
+        - {in: query, name: status, schema: {type: string, enum: [draft, submitted, school_approved, district_review, published, returned, rejected, withdrawn]}}
+        - {in: query, name: page, schema: {type: integer, default: 1}}
+      responses:
+        200:
+          description: one page of the account's resources
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  items: {type: array, items: {$ref: '#/components/schemas/OwnResource'}}
+                  total: {type: integer}
+                  page: {type: integer}
+                  pages: {type: integer}
+                  counts: {type: object, additionalProperties: {type: integer}, description: "每个状态的资源数，没有的不列出"}
+        400: {description: "an unknown status (code invalid, field status)", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+    """
+    user = g.api_user
+    require(user, "library.use")
+    # The OpenAPI document above has already refused a status it does not list (superseded ones are history).
+    page = db.paginate(library.my_resources(user, request.args.get("status")), page=page_number(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return jsonify(items=[own_resource_json(r) for r in page.items], total=page.total, page=page.page,
+                   pages=page.pages or 1, counts=library.my_status_counts(user))
 
 
 @bp.route("/resources", methods=["POST"], endpoint="create_resource")

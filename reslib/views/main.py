@@ -6,11 +6,15 @@ from sqlalchemy import func, select, text
 
 from reslib.extensions import db
 from reslib.models import School
+from reslib.models.library import STATUSES
 from reslib.permissions import can
-from reslib.services import accounts, reports
+from reslib.services import accounts, browse, library, reports, review
 from reslib.views.forms import ActionForm, TokenForm
+from reslib.views.review import STAGE_LABELS
 
 bp = Blueprint("main", __name__)
+LATEST_SHOWN = 4  # newest district resources on the dashboard: one row on a classroom screen, two on a phone
+RETURNED_SHOWN = 5  # resources sent back for revision listed by name; "my resources" has the rest
 
 
 @bp.route("/")
@@ -24,11 +28,22 @@ def index():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
+    """Each person's start page: what waits for them (reviews, returned resources), then what is new."""
     district = reports.district_overview() if can(current_user, "schools.manage") else None
     school = None
     if current_user.has_role("school_admin") and current_user.school_id:
         school = reports.school_overview(current_user.school)
-    return render_template("main/dashboard.html", district=district, school=school, action_form=ActionForm())
+    mine = library.my_status_counts(current_user) if can(current_user, "resource.upload") else None
+    returned = []
+    if mine and mine.get("returned"):
+        returned = [(resource, review.latest_return(resource)) for resource in
+                    db.session.scalars(library.my_resources(current_user, "returned").limit(RETURNED_SHOWN))]
+    return render_template(
+        "main/dashboard.html", district=district, school=school, action_form=ActionForm(),
+        work=review.queue_counts(current_user), actionable=review.ACTIONABLE, stage_labels=STAGE_LABELS,
+        mine=mine, status_labels=STATUSES, returned=returned,
+        latest=browse.browse(current_user, filters={}, per_page=LATEST_SHOWN),
+    )
 
 
 @bp.route("/profile")

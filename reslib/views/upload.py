@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.models.library import STATUSES
 from reslib.permissions import can, require
 from reslib.services import library, review
 from reslib.views import page_number, show_error
@@ -74,9 +75,11 @@ def link():
 @bp.route("/my/resources")
 def mine():
     require(current_user, "library.use")
-    page = db.paginate(library.my_resources(current_user), page=page_number(),
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    page = db.paginate(library.my_resources(current_user, status), page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("upload/mine.html", page=page, may_upload=can(current_user, "resource.upload"))
+    return render_template("upload/mine.html", page=page, may_upload=can(current_user, "resource.upload"),
+                           status=status, counts=library.my_status_counts(current_user), status_labels=STATUSES)
 
 
 @bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"])
