@@ -111,10 +111,23 @@ def school_for_library(user, school_id: int) -> School:
     return school
 
 
-def browse(user, *, school_id: int | None = None, filters: dict, sort: str = "newest", page: int = 1,
-           per_page: int | None = None) -> Page:
+def browse(user, *, school_id: int | None = None, filters: dict, sort: str = "newest", page: int = 1) -> Page:
     """A page of the district library (published resources) or of a school's library (its school-approved
     and published ones), filtered and sorted; one query for the rows and one for the total."""
+    where = _library_where(user, school_id, filters)
+    per_page = current_app.config["PAGE_SIZE"]
+    page = max(int(page or 1), 1)
+    items = _cards(where, sort, limit=per_page, offset=(page - 1) * per_page)
+    total = db.session.scalar(select(func.count()).select_from(Resource).where(*where))
+    return Page(items, total, page, per_page)
+
+
+def newest(user, limit: int) -> list[Card]:
+    """The district library's newest resources, without counting them all (that is the library page's job)."""
+    return _cards(_library_where(user, None, {}), "newest", limit=limit, offset=0)
+
+
+def _library_where(user, school_id: int | None, filters) -> list:
     require(user, "library.use")
     where = [library.visible_filter(user)]
     if school_id is None:
@@ -122,26 +135,25 @@ def browse(user, *, school_id: int | None = None, filters: dict, sort: str = "ne
     else:
         school_for_library(user, school_id)
         where += [Resource.school_id == school_id, Resource.status.in_(VISIBLE_STATUSES)]
-    where += [getattr(Resource, name) == value for name, value in clean_filters(filters).items()]
+    return where + [getattr(Resource, name) == value for name, value in clean_filters(filters).items()]
 
+
+def _cards(where: list, sort: str, *, limit: int, offset: int) -> list[Card]:
     views = (select(func.count()).where(UsageEvent.lineage_id == Resource.lineage_id, UsageEvent.kind == "view")
              .correlate(Resource).scalar_subquery().label("views"))
     rating = (select(func.avg(Rating.stars)).where(Rating.lineage_id == Resource.lineage_id)
               .correlate(Resource).scalar_subquery().label("rating"))
     ratings = (select(func.count()).where(Rating.lineage_id == Resource.lineage_id)
                .correlate(Resource).scalar_subquery().label("ratings"))
-    newest = (Resource.published_at.desc().nulls_last(), Resource.id.desc())
-    order = {"views": (views.desc(), *newest), "rating": (rating.desc().nulls_last(), ratings.desc(), *newest)}
-    per_page = per_page or current_app.config["PAGE_SIZE"]
-    page = max(int(page or 1), 1)
+    newest_first = (Resource.published_at.desc().nulls_last(), Resource.id.desc())
+    order = {"views": (views.desc(), *newest_first),
+             "rating": (rating.desc().nulls_last(), ratings.desc(), *newest_first)}
     rows = db.session.execute(
         select(Resource, views, rating, ratings).where(*where)
         .options(*CARD_LOADING)
-        .order_by(*order.get(sort, newest)).limit(per_page).offset((page - 1) * per_page))
-    items = [Card(resource, viewed or 0, round(float(average), 1) if average is not None else None, rated)
-             for resource, viewed, average, rated in rows]
-    total = db.session.scalar(select(func.count()).select_from(Resource).where(*where))
-    return Page(items, total, page, per_page)
+        .order_by(*order.get(sort, newest_first)).limit(limit).offset(offset))
+    return [Card(resource, viewed or 0, round(float(average), 1) if average is not None else None, rated)
+            for resource, viewed, average, rated in rows]
 
 
 # --- the resource page ------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def dashboard():
         "main/dashboard.html", district=district, school=school, action_form=ActionForm(),
         work=review.queue_counts(current_user), actionable=review.ACTIONABLE, stage_labels=STAGE_LABELS,
         mine=mine, status_labels=STATUSES, returned=returned,
-        latest=browse.browse(current_user, filters={}, per_page=LATEST_SHOWN),
+        latest=browse.newest(current_user, LATEST_SHOWN),
     )
 
 
