@@ -5,13 +5,16 @@ Tests run on SQLite by default and on PostgreSQL when RESLIB_TEST_DATABASE_URL n
 import contextvars
 import os
 import re
+import threading
 from contextlib import contextmanager
+from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 
 from reslib import create_app
+from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Resource, School, Unit, User
 from reslib.models.base import utcnow
@@ -194,3 +197,60 @@ def add_resource(owner: User, *, status="published", title="勾股定理微课",
     resource.lineage_id = resource.lineage_id or resource.id
     db.session.commit()
     return resource
+
+
+# --- review: resources ready for it, and steps taken at once --------------------------------------
+
+def ready_resource(owner, **fields) -> Resource:
+    """A draft with every field the national metadata standard asks for."""
+    from reslib.services import library, vocabularies
+
+    complete = dict(
+        status="draft", form_id=vocabularies.terms("form")[0].id, stage_id=vocabularies.terms("stage")[1].id,
+        subject_id=vocabularies.terms("subject")[1].id, category_id=vocabularies.terms("category")[0].id,
+        created_on=date(2024, 3, 1), source="school", licence="cc_by",
+        cover_sha256=library.store().put_bytes(b"cover of " + fields.get("title", "勾股定理微课").encode()),
+    )
+    return add_resource(owner, **{**complete, **fields})
+
+
+def second_reviewer(district):
+    """A reviewer of school C, so a school A resource can have a panel of two."""
+    user = district.user("reviewer.c", {"reviewer", "teacher"}, district.school_c, identifier="T3001")
+    db.session.commit()
+    return user
+
+
+def to_district_review(district, resource):
+    from reslib.services import review
+
+    review.submit(district.teacher_a, resource)
+    review.school_decision(district.admin_a, resource, "approve_and_recommend")
+
+
+def at_once(app, steps: dict) -> dict:
+    """Run each step (name → function of nothing) in a request of its own, in threads released together
+    once every one has loaded what it needs; returns name → "taken", "refused" (a 409 conflict, such as
+    StateChanged) or a result."""
+    ready = threading.Barrier(len(steps))
+    outcomes = {}
+
+    def run(name, prepare):
+        with app.app_context():  # a request of its own, as under a threaded server
+            step = prepare()  # load what the step is checked against, as a view does
+            ready.wait()  # nobody has written yet: every step passes its permission check
+            try:
+                outcomes[name] = step() or "taken"
+            except ReslibError as exc:
+                if exc.status != 409:
+                    raise
+                outcomes[name] = "refused"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=item) for item in steps.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes

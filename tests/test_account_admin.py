@@ -4,8 +4,7 @@ from sqlalchemy import select
 from reslib.extensions import db
 from reslib.models import AuditEvent, User
 from reslib.services import accounts
-from reslib.testing import login, post_form
-from tests.test_review import at_once
+from reslib.testing import at_once, login, post_form
 
 
 def reload(user):

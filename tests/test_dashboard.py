@@ -6,8 +6,7 @@ from datetime import datetime
 from reslib.extensions import db
 from reslib.services import accounts, review
 from reslib.templating import localtime
-from reslib.testing import add_resource, login
-from tests.test_review import ready_resource, second_reviewer, to_district_review
+from reslib.testing import add_resource, login, ready_resource, second_reviewer, to_district_review
 
 
 def dashboard(app, username) -> str:

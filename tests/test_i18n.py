@@ -12,7 +12,6 @@ from flask_babel import get_babel
 from reslib.extensions import babel
 from reslib.models import School, Unit, User
 from reslib.testing import csrf_token, login, make_test_app
-from tests.test_upload import send
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "reslib" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -171,6 +170,11 @@ def test_language_choice_survives_signing_out(client, district):
 def test_an_upload_is_refused_in_the_language_chosen(client, district):
     choose_english(client)
     login(client, "teacher.a")
-    empty, unknown = send(client, b"", "空的.pdf").get_json(), send(client, b"\x00\x01 no known format", "x.bin").get_json()
+    token = csrf_token(client, "/dashboard")
+
+    def upload(content: bytes) -> dict:
+        return client.post("/upload/files", data=content, headers={"X-File-Name": "x.pdf", "X-CSRFToken": token}).get_json()
+
+    empty, unknown = upload(b""), upload(b"\x00\x01 no known format")
     assert empty["error"]["message"] == "The file is empty (0 bytes); please check it and choose it again"
     assert unknown["error"]["message"].startswith("Unsupported file type: unrecognised. You can upload video")

@@ -1,7 +1,7 @@
 """Review and grading (审核入库): the workflow, the district panel, grades, new versions, queues, the pages."""
 import re
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,8 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import AppendOnlyViolation, AuditEvent, Resource, ReviewAssignment, ReviewDecision, User
 from reslib.services import library, review, vocabularies
-from reslib.testing import add_resource, login, post_form
+from reslib.testing import (add_resource, at_once, login, post_form, ready_resource, second_reviewer,
+                            to_district_review)
 
 # Full marks 20/20/30/20/10 (config REVIEW_RUBRIC); these score 90 and 80 points.
 NINETY = {"导向正确": 18, "科学规范": 18, "教学价值": 27, "技术质量": 18, "版权合规": 9}
@@ -42,32 +43,9 @@ def app_config(recorder):
     return {"EXTRA_PLUGINS": [recorder]}
 
 
-def ready_resource(owner, **fields) -> Resource:
-    """A draft with every field the national metadata standard asks for."""
-    complete = dict(
-        status="draft", form_id=vocabularies.terms("form")[0].id, stage_id=vocabularies.terms("stage")[1].id,
-        subject_id=vocabularies.terms("subject")[1].id, category_id=vocabularies.terms("category")[0].id,
-        created_on=date(2024, 3, 1), source="school", licence="cc_by",
-        cover_sha256=library.store().put_bytes(b"cover of " + fields.get("title", "勾股定理微课").encode()),
-    )
-    return add_resource(owner, **{**complete, **fields})
-
-
-def second_reviewer(district):
-    """A reviewer of school C, so a school A resource can have a panel of two."""
-    user = district.user("reviewer.c", {"reviewer", "teacher"}, district.school_c, identifier="T3001")
-    db.session.commit()
-    return user
-
-
 def reload(resource) -> Resource:
     db.session.expire_all()
     return db.session.get(Resource, resource.id)
-
-
-def to_district_review(district, resource):
-    review.submit(district.teacher_a, resource)
-    review.school_decision(district.admin_a, resource, "approve_and_recommend")
 
 
 def scored_panel(district, resource, first=NINETY, second=EIGHTY):
@@ -389,34 +367,6 @@ def test_a_step_checked_against_a_status_that_changed_since_is_refused_and_keeps
     assert (kept.status, kept.status_reason) == ("school_approved", None)
     assert [step.action for step in review.history(kept)] == ["approve", "submit"]
     assert [change for _, change, _ in recorder.changes] == ["submitted", "school_approved"]
-
-
-def at_once(app, steps: dict) -> dict:
-    """Run each step (name → function of nothing) in a request of its own, in threads released together
-    once every one has loaded what it needs; returns name → "taken", "refused" (a 409 conflict, such as
-    StateChanged) or a result."""
-    ready = threading.Barrier(len(steps))
-    outcomes = {}
-
-    def run(name, prepare):
-        with app.app_context():  # a request of its own, as under a threaded server
-            step = prepare()  # load what the step is checked against, as a view does
-            ready.wait()  # nobody has written yet: every step passes its permission check
-            try:
-                outcomes[name] = step() or "taken"
-            except ReslibError as exc:
-                if exc.status != 409:
-                    raise
-                outcomes[name] = "refused"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=item) for item in steps.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return outcomes
 
 
 def school_step(admin_id, resource_id, decision, comment=""):
