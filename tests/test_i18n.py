@@ -9,9 +9,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import get_babel
 
+from reslib import national
 from reslib.extensions import babel
-from reslib.models import School, Unit, User
-from reslib.testing import csrf_token, login, make_test_app
+from reslib.models import School, Term, Unit, User
+from reslib.services import review, usage
+from reslib.testing import add_resource, csrf_token, login, make_test_app, ready_resource
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "reslib" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -145,6 +147,26 @@ def test_english_stays_after_signing_in(client, app, district):
         assert '<html lang="en"' in page, path
         assert untranslated(page, district_data(app)) == [], path
     assert "Hello, " in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_dashboards_and_lists_work_in_english(client, app, district):
+    sent_back, waiting = ready_resource(district.teacher_a, title="退回的课件"), ready_resource(district.teacher_a, title="待审的课件")
+    review.submit(district.teacher_a, sent_back)
+    review.school_decision(district.admin_a, sent_back, "return", "请补充教学目标")
+    review.submit(district.teacher_a, waiting)
+    published = add_resource(district.teacher_b, title="区级库资源")
+    usage.rate(district.student_b, published, 5)
+    resource_data = {"退回的课件", "待审的课件", "区级库资源", "请补充教学目标"} | {term.name for term in Term.query.all()}
+    resource_data |= {name for section, columns in national.SECTIONS for name in (section, *columns)}  # data, verbatim
+    for username, paths in (("teacher.a", ["/dashboard", "/my/resources?status=returned", "/library?kind=teacher"]),
+                            ("admin.a", ["/dashboard", f"/resources/{waiting.id}/review"])):
+        browser = app.test_client()
+        choose_english(browser)
+        login(browser, username)
+        for path in paths:
+            page = browser.get(path).get_data(as_text=True)
+            assert untranslated(page, district_data(app) | resource_data) == [], (username, path)
+    assert "Rated 5.0 (1 people)" in browser.get("/dashboard").get_data(as_text=True)
 
 
 def test_an_unknown_language_is_ignored(client):
