@@ -357,9 +357,9 @@ def in_library(resource: Resource) -> bool:
 
 
 def my_resources(user, status: str | None = None):
-    """``user``'s own resources, newest change first; only those in ``status`` if it is one."""
+    """``user``'s own resources, newest change first; only those in ``status`` if given."""
     stmt = select(Resource).where(Resource.owner_id == user.id, Resource.status != "superseded")
-    if status in STATUSES:
+    if status:
         stmt = stmt.where(Resource.status == status)
     return stmt.order_by(Resource.updated_at.desc(), Resource.id.desc())
 

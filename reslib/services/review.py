@@ -378,6 +378,12 @@ def latest_return(resource: Resource) -> ReviewDecision | None:
     ).order_by(ReviewDecision.id.desc()).limit(1))
 
 
+def sent_back_to(owner, limit: int) -> list[tuple[Resource, ReviewDecision | None]]:
+    """The owner's resources returned for revision, newest change first, each with the return it waits on."""
+    resources = db.session.scalars(library.my_resources(owner, "returned").limit(limit))
+    return [(resource, latest_return(resource)) for resource in resources]
+
+
 def checks_for(resource: Resource) -> list[dict]:
     """Every finding of every plugin's review_checks (the core's own included), flattened."""
     return [finding for findings in hooks().review_checks(resource=resource) for finding in findings or []]

@@ -15,7 +15,7 @@ def _term(term) -> dict | None:
     return {"id": term.id, "name": term.name} if term else None
 
 
-def _links(resource) -> dict:
+def links_json(resource) -> dict:
     """Where to find the resource and its files (the web routes need a browser session, the api ones a token)."""
     links = {"page": url_for("library.resource", resource_id=resource.id),
              "api": url_for("api.resource", resource_id=resource.id)}
@@ -38,7 +38,7 @@ def card_json(card: browsing.Card) -> dict:
         "school": {"id": r.school.id, "name": r.school.name} if r.school else None,
         "grade": r.grade, "grade_label": r.grade_label or None,
         "published_at": r.published_at.isoformat() + "Z" if r.published_at else None,
-        "views": card.views, "rating": card.rating, "ratings": card.ratings, "links": _links(r),
+        "views": card.views, "rating": card.rating, "ratings": card.ratings, "links": links_json(r),
     }
 
 
@@ -64,13 +64,16 @@ def resource_json(r, user) -> dict:
         "published_at": r.published_at.isoformat() + "Z" if r.published_at else None,
         "counts": usage.counts(r),
         "rating": {"average": average, "count": rated, "distribution": {str(s): n for s, n in distribution.items()}},
-        "links": _links(r),
+        "links": links_json(r),
     }
     if can(user, "review.view", r):  # the workflow is the owner's and the reviewers' business
-        data["processing"] = {"state": r.processing, "label": r.processing_label, "step": r.processing_step,
-                              "error": r.processing_error}
+        data["processing"] = processing_json(r)
         data["status_reason"] = r.status_reason
     return data
+
+
+def processing_json(r) -> dict:
+    return {"state": r.processing, "label": r.processing_label, "step": r.processing_step, "error": r.processing_error}
 
 
 @bp.route("/resources", methods=["GET"], endpoint="resources")
@@ -230,6 +233,9 @@ _LINKS = {"type": "object", "additionalProperties": {"type": "string"},
           "description": "page, api, download, api_download, preview, cover, thumb (when there is one)"}
 
 # The OpenAPI components "ResourceCard" (card_json) and "Resource" (resource_json), registered by api.build_spec.
+PROCESSING_SCHEMA = {"type": "object", "properties": {
+    "state": {"type": "string"}, "label": {"type": "string"}, "step": {"type": "string"},
+    "error": {"type": "string", "nullable": True}}}
 RESOURCE_CARD_SCHEMA = {
     "type": "object",
     "properties": {
@@ -277,9 +283,7 @@ RESOURCE_SCHEMA = {
         "rating": {"type": "object", "properties": {
             "average": {"type": "number", "nullable": True}, "count": {"type": "integer"},
             "distribution": {"type": "object", "additionalProperties": {"type": "integer"}}}},
-        "processing": {"type": "object", "description": "owner and reviewers only", "properties": {
-            "state": {"type": "string"}, "label": {"type": "string"}, "step": {"type": "string"},
-            "error": {"type": "string", "nullable": True}}},
+        "processing": {**PROCESSING_SCHEMA, "description": "owner and reviewers only"},
         "links": _LINKS,
     },
 }

@@ -3,12 +3,12 @@ new version."""
 from flask import current_app, g, jsonify, request, url_for
 
 from reslib.extensions import db
-from reslib.models.library import PROCESSING, STATUSES
-from reslib.permissions import require
+from reslib.models.library import STATUSES
+from reslib.permissions import can, require
 from reslib.services import library
 from reslib.views import json_object, page_number
 from reslib.views.api import bp, token_required
-from reslib.views.api_library import resource_json
+from reslib.views.api_library import PROCESSING_SCHEMA, links_json, processing_json, resource_json
 from reslib.views.upload import allow_large_body, streamed_file_name
 
 
@@ -18,22 +18,22 @@ OWN_RESOURCE_SCHEMA = {
         "id": {"type": "integer"}, "title": {"type": "string"},
         "status": {"type": "string", "enum": list(STATUSES)}, "status_label": {"type": "string"},
         "status_reason": {"type": "string", "nullable": True, "description": "退回或不通过的意见"},
-        "processing": {"type": "string", "enum": list(PROCESSING)},
-        "processing_error": {"type": "string", "nullable": True},
+        "processing": PROCESSING_SCHEMA,
         "updated_at": {"type": "string", "format": "date-time"},
-        "links": {"type": "object", "properties": {"api": {"type": "string"}, "edit": {"type": "string"}}},
+        "links": {"type": "object", "description": "as a resource's, plus edit while its owner may change it",
+                  "additionalProperties": {"type": "string"}},
     },
 }
 
 
-def own_resource_json(resource) -> dict:
-    links = {"api": url_for("api.resource", resource_id=resource.id)}
-    if resource.status in ("draft", "returned"):
+def own_resource_json(resource, user) -> dict:
+    links = links_json(resource)
+    if can(user, "resource.edit", resource):
         links["edit"] = url_for("upload.edit", resource_id=resource.id)
     return {"id": resource.id, "title": resource.title, "status": resource.status,
             "status_label": resource.status_label, "status_reason": resource.status_reason,
-            "processing": resource.processing, "processing_error": resource.processing_error,
-            "updated_at": resource.updated_at.isoformat() + "Z", "links": links}
+            "processing": processing_json(resource), "updated_at": resource.updated_at.isoformat() + "Z",
+            "links": links}
 
 
 @bp.route("/me/resources", methods=["GET"], endpoint="my_resources")
@@ -67,7 +67,7 @@ def my_resources():
     # The OpenAPI document above has already refused a status it does not list (superseded ones are history).
     page = db.paginate(library.my_resources(user, request.args.get("status")), page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return jsonify(items=[own_resource_json(r) for r in page.items], total=page.total, page=page.page,
+    return jsonify(items=[own_resource_json(r, user) for r in page.items], total=page.total, page=page.page,
                    pages=page.pages or 1, counts=library.my_status_counts(user))
 
 

@@ -34,10 +34,7 @@ def dashboard():
     if current_user.has_role("school_admin") and current_user.school_id:
         school = reports.school_overview(current_user.school)
     mine = library.my_status_counts(current_user) if can(current_user, "resource.upload") else None
-    returned = []
-    if mine and mine.get("returned"):
-        returned = [(resource, review.latest_return(resource)) for resource in
-                    db.session.scalars(library.my_resources(current_user, "returned").limit(RETURNED_SHOWN))]
+    returned = review.sent_back_to(current_user, RETURNED_SHOWN) if mine and mine.get("returned") else []
     return render_template(
         "main/dashboard.html", district=district, school=school, action_form=ActionForm(),
         work=review.queue_counts(current_user), actionable=review.ACTIONABLE, stage_labels=STAGE_LABELS,

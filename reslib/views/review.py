@@ -184,7 +184,7 @@ def _act(resource_id, name, form, run):
                 for text in exc.errors.values():
                     flash(text, "error")
         except library.StateChanged:
-            return _changed_page(resource)
+            return changed_page(resource)
         except ReslibError as exc:
             show_error(form, exc)
         else:
@@ -198,11 +198,11 @@ def refused(resource):
     has moved on since then: the user is told on its review page (409) rather than refused (403)."""
     shown = request.form.get("shown_status")
     if shown and shown != resource.status and can(current_user, "review.view", resource):
-        return _changed_page(resource)
+        return changed_page(resource)
     abort(403)
 
 
-def _changed_page(resource):
+def changed_page(resource):
     """The review page as the resource stands now, saying the step was not taken; the forms are fresh,
     since what was sent was meant for the old status."""
     flash(library.StateChanged(resource.status_label).message, "error")
@@ -223,7 +223,7 @@ def submit(resource_id):
         for text in exc.errors.values():
             flash(text, "error")
     except library.StateChanged:
-        return _changed_page(resource)
+        return changed_page(resource)
     except ReslibError as exc:
         raise_if_refused(exc)
         flash(exc.message, "error")

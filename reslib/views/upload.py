@@ -12,7 +12,7 @@ from reslib.permissions import can, require
 from reslib.services import library, review
 from reslib.views import page_number, show_error
 from reslib.views.forms import ActionForm, StepForm
-from reslib.views.review import refused
+from reslib.views.review import changed_page, refused
 from reslib.views.upload_forms import LinkForm, metadata_form_for
 
 bp = Blueprint("upload", __name__)
@@ -96,7 +96,7 @@ def edit(resource_id):
             form.add_errors(exc.errors)
             status = 422
         except library.StateChanged:  # submitted from another tab while this save was on its way
-            return refused(resource)
+            return changed_page(resource)
         else:
             flash(_("已保存"), "success")
             return redirect(url_for("upload.edit", resource_id=resource.id))
@@ -134,7 +134,7 @@ def cover(resource_id):
         try:
             library.set_cover(current_user, resource, upload.stream)
         except library.StateChanged:
-            return refused(resource)
+            return changed_page(resource)
         except ReslibError as exc:
             flash(exc.message, "error")
         else:
@@ -152,7 +152,7 @@ def delete(resource_id):
     try:
         library.delete_draft(current_user, resource)
     except library.StateChanged:
-        return refused(resource)
+        return changed_page(resource)
     except ReslibError as exc:
         flash(exc.message, "error")
         return redirect(url_for("upload.edit", resource_id=resource.id))
