@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and bound to each app in create_app()."""
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,4 +29,11 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+
+
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    # Every limit guards a request that changes something (signing in, registering; see views.auth). A limit
+    # on a read would be skipped here, and reads, most of all requests, skip the limiter's bookkeeping.
+    return request.method in ("GET", "HEAD", "OPTIONS")
 babel = Babel()

@@ -66,6 +66,24 @@ def test_login_is_throttled_per_address_and_per_account(tmp_path):
         assert names[:3] == [401, 401, 401] and names[3:] == [429, 429]
 
 
+def test_every_rate_limit_guards_only_requests_that_change_something(app):
+    # Reads skip the limiter altogether (extensions._reads_are_not_limited): a limit that also
+    # counted reads would silently never apply to them.
+    from flask_limiter.util import get_qualified_name
+
+    from reslib.extensions import limiter
+
+    assert not limiter.limit_manager.default_limits and not limiter.limit_manager.application_limits
+    with app.test_request_context():
+        limits = {endpoint: limiter.limit_manager.decorated_limits(get_qualified_name(view))
+                  for endpoint, view in app.view_functions.items()}
+    limited = {endpoint for endpoint, found in limits.items() if found}
+    assert {"auth.login", "auth.register"} <= limited
+    for endpoint in limited:
+        for limit in limits[endpoint]:
+            assert limit.methods and not {"get", "head", "options"} & set(limit.methods), endpoint
+
+
 def test_login_without_csrf_token_is_refused(client, district):
     response = client.post("/login", data={"username": "teacher.a", "password": PASSWORD})
     assert response.status_code == 400 and "页面已过期" in response.get_data(as_text=True)
