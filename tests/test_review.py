@@ -526,12 +526,18 @@ def test_queues_count_filter_and_flag_overdue(app, district):
     db.session.execute(ReviewAssignment.__table__.update().values(due=review.today() - timedelta(days=1)))
     db.session.commit()
 
-    assert [i.resource.title for i in review.school_queue(district.admin_a)] == ["待审数学"]
-    assert review.school_queue(district.admin_b) == []
-    assert review.school_queue(district.admin_a, subject_id=chinese.id) == []
-    [item] = review.reviewer_queue(district.reviewer)
+    def listed(user, queue, **filters):
+        return [(item.stage, item.resource.title) for page in review.queues_for(user, **filters)[queue].values()
+                for item in page.items]
+
+    assert listed(district.admin_a, "school") == [("submitted", "待审数学")]
+    assert listed(district.admin_b, "school") == []
+    assert listed(district.admin_a, "school", subject_id=chinese.id) == []
+    [item] = review.queues_for(district.reviewer)["reviewer"]["unscored"].items
     assert (item.stage, item.overdue) == ("unscored", True)
-    assert [i.stage for i in review.district_queue(district.district_admin)] == ["scoring"]
+    assert listed(district.district_admin, "district") == [("scoring", "评审中语文")]
+    assert {name: list(pages) for name, pages in review.queues_for(district.district_admin, stage="scoring").items()} \
+        == {"district": ["scoring"]}
     assert review.queue_counts(district.admin_a)["todo"] == 1
     assert review.queue_counts(district.reviewer)["unscored"] == 1
     assert review.queue_counts(district.teacher_a) == {}

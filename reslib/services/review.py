@@ -10,7 +10,8 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
@@ -20,6 +21,7 @@ from reslib.models.library import GRADES, STATUSES
 from reslib.permissions import can, require
 from reslib.plugins import hooks
 from reslib.services import audit, library
+from reslib.services.browse import Page
 from reslib.templating import LOCAL_ZONE
 
 # Each decision and the status it leads to.
@@ -345,8 +347,9 @@ def grade_for(mean: float) -> str:
     return "fail"
 
 
-def panel_summary(resource: Resource) -> PanelSummary:
-    assignments = _assignments(resource)
+def panel_summary(resource: Resource, assignments: list[ReviewAssignment] | None = None) -> PanelSummary:
+    """The panel of ``resource`` and its scores; ``assignments`` when they are already loaded."""
+    assignments = _assignments(resource) if assignments is None else assignments
     totals = [a.total for a in assignments if a.scored_at is not None]
     mean = sum(totals) / len(totals) if totals else None
     spread = max(totals) - min(totals) if totals else None
@@ -399,6 +402,9 @@ QUEUE_STAGES = {
 }
 STAGES = tuple(stage for stages in QUEUE_STAGES.values() for stage in stages)
 ACTIONABLE = ("submitted", "needs_panel", "ready", "unscored")
+# What a queue's page shows of each resource, loaded with the resources instead of one query each.
+_SHOWN = (selectinload(Resource.owner), selectinload(Resource.school), selectinload(Resource.subject),
+          selectinload(Resource.stage))
 
 
 @dataclass
@@ -419,28 +425,51 @@ def _filtered(stmt, school_id=None, subject_id=None):
     return stmt
 
 
-def school_queue(admin, *, stage=None, school_id=None, subject_id=None) -> list[QueueItem]:
-    """Submitted resources waiting for the school's decision (oldest first), then the school library
-    resources that could still be recommended to the district."""
+def _past(due: date | None) -> bool:
+    return due is not None and due < today()
+
+
+def _paged(items: list[QueueItem], page: int, per_page: int) -> Page:
+    start = (page - 1) * per_page
+    return Page(items[start:start + per_page], len(items), page, per_page)
+
+
+def _listed(items: list[QueueItem], stages, page: int, per_page: int) -> dict[str, Page]:
+    """A page of ``items`` for every one of ``stages``, overdue first, then by due date (none last)."""
+    ordered = sorted(items, key=lambda i: (not i.overdue, i.due is None, i.due or date.min))
+    return {stage: _paged([item for item in ordered if item.stage == stage], page, per_page) for stage in stages}
+
+
+def _school_queue(admin, stages, page, per_page, *, school_id=None, subject_id=None) -> dict[str, Page]:
+    """Submitted resources waiting for the school's decision (oldest first), and the school library resources that
+    could still be recommended to the district. The school library only grows: its stage is counted and paged in
+    the database, and the policy asked about the page shown."""
     if not admin.has_role("district_admin"):
         if not admin.has_role("school_admin") or admin.school_id is None:
-            return []
+            return {}
         school_id = admin.school_id
-    stmt = _filtered(select(Resource).where(Resource.status.in_(("submitted", "school_approved"))),
-                     school_id, subject_id)
-    items = []
-    for resource in db.session.scalars(stmt.order_by(Resource.submitted_at, Resource.id)):
-        action = "resource.review_school" if resource.status == "submitted" else "resource.recommend"
-        if can(admin, action, resource):
-            items.append(QueueItem(resource, resource.status))
-    return _sorted(items, stage)
+    found = {}
+    for stage, action in (("submitted", "resource.review_school"), ("school_approved", "resource.recommend")):
+        if stage not in stages:
+            continue
+        stmt = _filtered(select(Resource).where(Resource.status == stage), school_id, subject_id)
+        if stage == "submitted":
+            resources = db.session.scalars(stmt.options(*_SHOWN).order_by(Resource.submitted_at, Resource.id)).all()
+            items = [QueueItem(resource, stage) for resource in resources if can(admin, action, resource)]
+            found[stage] = _paged(items, page, per_page)
+        else:
+            total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+            shown = db.session.scalars(stmt.options(*_SHOWN).order_by(Resource.submitted_at, Resource.id)
+                                       .offset((page - 1) * per_page).limit(per_page)) if per_page else []
+            found[stage] = Page([QueueItem(r, stage) for r in shown if can(admin, action, r)], total, page, per_page)
+    return found
 
 
-def reviewer_queue(reviewer, *, stage=None, school_id=None, subject_id=None) -> list[QueueItem]:
+def _reviewer_queue(reviewer, stages, page, per_page, *, school_id=None, subject_id=None) -> dict[str, Page]:
     """The reviewer's assignments still in district review: unscored first, soonest due first."""
     stmt = _filtered(select(ReviewAssignment, Resource).join(Resource, ReviewAssignment.resource_id == Resource.id)
                      .where(ReviewAssignment.reviewer_id == reviewer.id, Resource.status == "district_review"),
-                     school_id, subject_id)
+                     school_id, subject_id).options(*_SHOWN)
     items = []
     for assignment, resource in db.session.execute(stmt):
         if not can(reviewer, "resource.score", resource):
@@ -448,46 +477,47 @@ def reviewer_queue(reviewer, *, stage=None, school_id=None, subject_id=None) -> 
         scored = assignment.scored_at is not None
         items.append(QueueItem(resource, "scored" if scored else "unscored", due=assignment.due,
                                overdue=not scored and _past(assignment.due), assignment=assignment))
-    return _sorted(items, stage)
+    return _listed(items, stages, page, per_page)
 
 
-def district_queue(admin, *, stage=None, school_id=None, subject_id=None) -> list[QueueItem]:
+def _district_queue(admin, stages, page, per_page, *, school_id=None, subject_id=None) -> dict[str, Page]:
     """Resources in district review: needing a panel, ready to decide, or being scored."""
     stmt = _filtered(select(Resource).where(Resource.status == "district_review"), school_id, subject_id)
+    resources = [resource for resource in db.session.scalars(stmt.options(*_SHOWN).order_by(Resource.id))
+                 if can(admin, "resource.decide", resource)]
+    panels = {resource.id: [] for resource in resources}
+    for assignment in db.session.scalars(select(ReviewAssignment).where(ReviewAssignment.resource_id.in_(panels))
+                                         .order_by(ReviewAssignment.id)):
+        panels[assignment.resource_id].append(assignment)
     items = []
-    for resource in db.session.scalars(stmt.order_by(Resource.id)):
-        if not can(admin, "resource.decide", resource):
-            continue
-        panel = panel_summary(resource)
+    for resource in resources:
+        panel = panel_summary(resource, panels[resource.id])
         if len(panel.assignments) < panel.needed:
             current = "needs_panel"
         else:
             current = "ready" if panel.complete else "scoring"
         items.append(QueueItem(resource, current, due=resource.review_due,
                                overdue=current == "scoring" and _past(resource.review_due), panel=panel))
-    return _sorted(items, stage)
+    return _listed(items, stages, page, per_page)
 
 
-def _past(due: date | None) -> bool:
-    return due is not None and due < today()
+# Who works on each queue, and what lists it; a district admin's own work, the district queue, comes first.
+_QUEUES = {
+    "district": (("district_admin",), _district_queue),
+    "school": (("school_admin", "district_admin"), _school_queue),
+    "reviewer": (("reviewer",), _reviewer_queue),
+}
 
 
-def _sorted(items: list[QueueItem], stage: str | None) -> list[QueueItem]:
-    """Keep one stage if asked; list by stage, overdue first, then by due date (none last)."""
-    if stage:
-        items = [item for item in items if item.stage == stage]
-    return sorted(items, key=lambda i: (STAGES.index(i.stage), not i.overdue, i.due is None, i.due or date.min))
-
-
-def queues_for(user, **filters) -> dict[str, list[QueueItem]]:
-    """The queues ``user`` works on, keyed as in QUEUE_STAGES."""
+def queues_for(user, *, stage=None, page=1, per_page=None, school_id=None, subject_id=None) -> dict[str, dict[str, Page]]:
+    """The queues ``user`` works on, keyed as in QUEUE_STAGES, each with a Page of items per stage (only ``stage``
+    and its queue if given): page ``page`` of PAGE_SIZE items, or of ``per_page`` (0 counts them without listing any)."""
+    per_page = current_app.config["PAGE_SIZE"] if per_page is None else per_page
     queues = {}
-    if user.has_role("school_admin", "district_admin"):
-        queues["school"] = school_queue(user, **filters)
-    if user.has_role("district_admin"):
-        queues["district"] = district_queue(user, **filters)
-    if user.has_role("reviewer"):
-        queues["reviewer"] = reviewer_queue(user, **filters)
+    for name, (roles, listed) in _QUEUES.items():
+        stages = [s for s in QUEUE_STAGES[name] if stage in (None, s)]
+        if stages and user.has_role(*roles):
+            queues[name] = listed(user, stages, page, per_page, school_id=school_id, subject_id=subject_id)
     return queues
 
 
@@ -496,8 +526,8 @@ def queue_counts(user) -> dict[str, int]:
     if not can(user, "review.queue"):
         return {}
     counts = dict.fromkeys(STAGES, 0)
-    for items in queues_for(user).values():
-        for item in items:
-            counts[item.stage] += 1
+    for pages in queues_for(user, per_page=0).values():
+        for stage, listed in pages.items():
+            counts[stage] = listed.total
     counts["todo"] = sum(counts[stage] for stage in ACTIONABLE)
     return counts

@@ -1,5 +1,5 @@
 """The review workflow in the JSON API: submit, decisions, the panel, scores, the queues."""
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
 from reslib.errors import ReslibError
@@ -7,7 +7,7 @@ from reslib.models.base import as_id
 from reslib.models.library import GRADES, STATUSES
 from reslib.permissions import can, require
 from reslib.services import library, review
-from reslib.views import json_object
+from reslib.views import json_object, page_number
 from reslib.views.api import bp, token_required
 
 # The OpenAPI component "ReviewState" (registered by api.build_spec): what review_json() answers.
@@ -260,18 +260,22 @@ def review_queue():
           schema: {type: string, enum: [submitted, school_approved, needs_panel, ready, scoring, unscored, scored]}
         - {name: school_id, in: query, schema: {type: integer}}
         - {name: subject_id, in: query, schema: {type: integer}}
+        - {name: page, in: query, schema: {type: integer, default: 1}, description: "每个环节的第几页"}
       responses:
         200:
-          description: "counts per stage (todo: waiting for this account), and each queue's items"
+          description: "counts per stage (todo: waiting for this account), and one page of each stage's items"
           content:
             application/json:
               schema:
                 type: object
                 properties:
                   counts: {type: object, additionalProperties: {type: integer}}
+                  totals: {type: object, additionalProperties: {type: integer}, description: "每个环节符合筛选条件的条数"}
+                  page: {type: integer}
+                  per_page: {type: integer}
                   queues:
                     type: object
-                    description: "school, district, reviewer: whichever this account works on"
+                    description: "school, district, reviewer: whichever this account works on; the page asked for of each of its stages, in stage order"
                     additionalProperties:
                       type: array
                       items:
@@ -290,11 +294,14 @@ def review_queue():
     """
     require(g.api_user, "review.queue")
     args = request.args
-    queues = review.queues_for(g.api_user, stage=args.get("stage") or None, school_id=args.get("school_id", type=as_id),
-                               subject_id=args.get("subject_id", type=as_id))
+    page = page_number()
+    queues = review.queues_for(g.api_user, stage=args.get("stage") or None, page=page,
+                               school_id=args.get("school_id", type=as_id), subject_id=args.get("subject_id", type=as_id))
     return jsonify(
         counts=review.queue_counts(g.api_user),
+        totals={stage: listed.total for pages in queues.values() for stage, listed in pages.items()},
+        page=page, per_page=current_app.config["PAGE_SIZE"],
         queues={name: [{"resource": review_json(item.resource, g.api_user), "stage": item.stage,
                         "due": item.due.isoformat() if item.due else None, "overdue": item.overdue}
-                       for item in items] for name, items in queues.items()},
+                       for listed in pages.values() for item in listed.items] for name, pages in queues.items()},
     )

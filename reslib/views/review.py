@@ -15,7 +15,7 @@ from reslib.models.base import as_id
 from reslib.models.library import STATUSES, STEP_LABELS
 from reslib.permissions import can, require
 from reslib.services import library, review, vocabularies
-from reslib.views import raise_if_refused, show_error
+from reslib.views import page_number, raise_if_refused, show_error
 from reslib.views.forms import StepForm, choices
 
 bp = Blueprint("review", __name__)
@@ -111,11 +111,13 @@ def _signed_in():
 @bp.route("/review")
 def queue():
     require(current_user, "review.queue")
-    filters = {"stage": request.args.get("stage") or None, "subject_id": request.args.get("subject_id", type=as_id),
+    stage = request.args.get("stage") if request.args.get("stage") in review.STAGES else None
+    page = page_number() if stage else 1  # without a stage the desk shows the first page of each
+    filters = {"subject_id": request.args.get("subject_id", type=as_id),
                "school_id": request.args.get("school_id", type=as_id)}
     return render_template(
-        "review/queue.html", queues=review.queues_for(current_user, **filters), counts=review.queue_counts(current_user),
-        stage_labels=STAGE_LABELS, queue_titles=QUEUE_TITLES, queue_stages=review.QUEUE_STAGES,
+        "review/queue.html", queues=review.queues_for(current_user, stage=stage, page=page, **filters),
+        counts=review.queue_counts(current_user), stage=stage, filters=filters, stage_labels=STAGE_LABELS, queue_titles=QUEUE_TITLES, queue_stages=review.QUEUE_STAGES,
         actionable=review.ACTIONABLE,
         subjects=vocabularies.choices("subject"), schools=db.session.scalars(select(School).order_by(School.name)).all(),
     )
