@@ -1,5 +1,7 @@
 """The English catalogue: every UI string translated, placeholders kept, the language switch working."""
+import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from reslib import national
 from reslib.extensions import babel
 from reslib.models import School, Term, Unit, User
 from reslib.services import review, usage
+from reslib.services.media import Probe
+from reslib.services.standards import Finding
 from reslib.testing import add_resource, csrf_token, login, make_test_app, ready_resource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,3 +204,24 @@ def test_an_upload_is_refused_in_the_language_chosen(client, district):
     empty, unknown = upload(b""), upload(b"\x00\x01 no known format")
     assert empty["error"]["message"] == "The file is empty (0 bytes); please check it and choose it again"
     assert unknown["error"]["message"].startswith("Unsupported file type: unrecognised. You can upload video")
+
+
+def test_the_automatic_checks_read_in_the_reviewers_language(client, app, district):
+    # What the worker stores (the content scan) and what is worked out on the page (the technical standard).
+    small_video = ready_resource(district.teacher_a, title="小画面微课", file_kind="video", type_code="A01", presenters="李老师",
+                                 probe_json=json.dumps(asdict(Probe(container="webm", video_codec="vp9", width=640,
+                                                                    height=360, fps=15, bit_rate=3_000_000))))
+    scanned = ready_resource(district.teacher_a, title="带二维码的讲义", checks_json=json.dumps(
+        [asdict(Finding("content.qr_code", False, "第 %(page)s 页发现二维码（%(code)s）", (("page", 2), ("code", "weixin://abc"))))]))
+    for resource in (small_video, scanned):
+        review.submit(district.teacher_a, resource)
+    choose_english(client)
+    login(client, "admin.a")
+    video_page = client.get(f"/resources/{small_video.id}/review").get_data(as_text=True)
+    assert "Resolution 640×360 is below 1280×720" in video_page and "Frame rate 15 fps is below 25 fps" in video_page
+    assert "Container webm, should be mp4" in video_page and "Video codec vp9, should be H.264" in video_page
+    scanned_page = client.get(f"/resources/{scanned.id}/review").get_data(as_text=True)
+    assert "QR code found on page 2 (weixin://abc)" in scanned_page
+    data = district_data(app) | {"小画面微课", "带二维码的讲义"} | {term.name for term in Term.query.all()}
+    for page in (video_page, scanned_page):
+        assert untranslated(page, data) == []

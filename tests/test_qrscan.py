@@ -4,9 +4,13 @@ from samples import make_pdf, make_qr_image, make_video, run_ffmpeg
 
 from reslib.services.media import probe
 from reslib.services.qrscan import find_codes, find_contacts, scan
-from reslib.services.standards import Finding
 
-CLEAN = [Finding("content.clean", True, "未发现二维码或联系方式")]
+CLEAN = [("content.clean", True, "未发现二维码或联系方式")]
+
+
+def read(findings):
+    """Each finding as a reader sees it: what was checked, whether it passed, and the text."""
+    return [(finding.check, finding.ok, finding.text()) for finding in findings]
 
 
 def cover_with_qr(path, text):
@@ -50,29 +54,29 @@ def test_qr_code_is_read():
 def test_qr_in_a_cover_is_found(tmp_path):
     Image.new("RGB", (640, 480), "white").save(tmp_path / "photo.jpg")
     cover = cover_with_qr(tmp_path / "cover.png", "https://example.com/ad")
-    assert scan(tmp_path / "photo.jpg", "image", probe(tmp_path / "photo.jpg", "image"), cover=cover) == [
-        Finding("content.qr_code", False, "封面中发现二维码（https://example.com/ad）")]
+    assert read(scan(tmp_path / "photo.jpg", "image", probe(tmp_path / "photo.jpg", "image"), cover=cover)) == [
+        ("content.qr_code", False, "封面中发现二维码（https://example.com/ad）")]
 
 
 def test_clean_image_gives_the_single_passing_finding(tmp_path):
     cover = Image.effect_mandelbrot((1280, 720), (-2, -1, 1, 1), 60).convert("RGB")
     cover.save(tmp_path / "photo.jpg")
-    assert scan(tmp_path / "photo.jpg", "image", probe(tmp_path / "photo.jpg", "image")) == CLEAN
+    assert read(scan(tmp_path / "photo.jpg", "image", probe(tmp_path / "photo.jpg", "image"))) == CLEAN
 
 
 def test_qr_and_phone_on_a_pdf_page_are_found(tmp_path):
     pdf = make_pdf(tmp_path / "doc.pdf", pages=3,
                    text=["第一章 有理数", "课后辅导报名电话 13812345678", "第二章 整式"],
                    images={2: make_qr_image(None, "https://example.com/class")})
-    assert scan(pdf, "pdf", probe(pdf, "pdf")) == [
-        Finding("content.qr_code", False, "第 2 页发现二维码（https://example.com/class）"),
-        Finding("content.contact", False, "第 2 页发现联系方式 13812345678"),
+    assert read(scan(pdf, "pdf", probe(pdf, "pdf"))) == [
+        ("content.qr_code", False, "第 2 页发现二维码（https://example.com/class）"),
+        ("content.contact", False, "第 2 页发现联系方式 13812345678"),
     ]
 
 
 def test_only_the_first_pages_of_a_pdf_are_read(tmp_path):
     pdf = make_pdf(tmp_path / "doc.pdf", pages=3, text=["第一章", "第二章", "联系电话 13812345678"])
-    assert scan(pdf, "pdf", probe(pdf, "pdf"), max_pages=2) == CLEAN
+    assert read(scan(pdf, "pdf", probe(pdf, "pdf"), max_pages=2)) == CLEAN
 
 
 def test_qr_in_a_video_frame_is_found(tmp_path):
@@ -80,10 +84,10 @@ def test_qr_in_a_video_frame_is_found(tmp_path):
     clip = tmp_path / "clip.mp4"
     run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=1", "-i", str(tmp_path / "qr.png"),
                "-filter_complex", "overlay=20:20", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip))
-    assert scan(clip, "video", probe(clip, "video"), frames=3) == [
-        Finding("content.qr_code", False, "视频 0:00 处发现二维码（https://example.com/video）")]
+    assert read(scan(clip, "video", probe(clip, "video"), frames=3)) == [
+        ("content.qr_code", False, "视频 0:00 处发现二维码（https://example.com/video）")]
 
 
 def test_clean_video_gives_the_single_passing_finding(tmp_path):
     clip = make_video(tmp_path / "clip.mp4", width=320, height=240, bitrate="300k")
-    assert scan(clip, "video", probe(clip, "video"), frames=3) == CLEAN
+    assert read(scan(clip, "video", probe(clip, "video"), frames=3)) == CLEAN

@@ -1,6 +1,4 @@
 """The core's own review checks, contributed through the review_checks hook like any plugin's."""
-from dataclasses import asdict
-
 from flask_babel import gettext as _
 
 from reslib import hookimpl
@@ -14,7 +12,7 @@ TYPE_CODE_FOR_KIND = {"video": "A01", "audio": "A02"}
 @hookimpl(tryfirst=True)
 def review_checks(resource):
     return [*_metadata(resource), *_technical(resource), *_duplicates(resource), *_processing(resource),
-            *resource.checks]
+            *_content_scan(resource)]
 
 
 def _finding(check: str, ok: bool, message: str) -> dict:
@@ -46,7 +44,21 @@ def _technical(resource) -> list[dict]:
     from reslib.services.media import Probe
     from reslib.services.standards import technical_findings
 
-    return [asdict(finding) for finding in technical_findings(resource.file_kind, Probe.from_dict(resource.probe))]
+    return [_shown(finding) for finding in technical_findings(resource.file_kind, Probe.from_dict(resource.probe))]
+
+
+def _content_scan(resource) -> list[dict]:
+    """The QR codes and contact details the worker found, as it stored them (findings stored before they kept
+    their values hold their Chinese text as the message, shown as it is)."""
+    from reslib.services.standards import Finding
+
+    return [_shown(Finding(item["check"], item["ok"], item["message"], tuple(map(tuple, item.get("values", ())))))
+            for item in resource.checks]
+
+
+def _shown(finding) -> dict:
+    """A standards.Finding as the review_checks hook gives it: in the reader's language."""
+    return _finding(finding.check, finding.ok, finding.text())
 
 
 def _duplicates(resource) -> list[dict]:

@@ -6,7 +6,7 @@ import zxingcpp
 from PIL import Image
 
 from reslib.services.media import load_image, pdf_pages, video_frames
-from reslib.services.standards import Finding
+from reslib.services.standards import N_, Finding
 
 PAGE_MAX_SIDE = 1600  # large enough for a small QR code on an A4 page
 SHOWN_CODE_CHARS = 60
@@ -41,27 +41,28 @@ def scan(path, kind: str, probe, *, cover=None, max_pages: int = 5, frames: int 
     """
     findings = []
 
-    def look(image: Image.Image, where: str) -> None:
+    def look(image: Image.Image, message: str, **where) -> None:
         for text in dict.fromkeys(find_codes(image)):
             shown = text if len(text) <= SHOWN_CODE_CHARS else text[:SHOWN_CODE_CHARS] + "…"
-            findings.append(Finding("content.qr_code", False, f"{where}发现二维码（{shown}）"))
+            findings.append(Finding("content.qr_code", False, message, (*where.items(), ("code", shown))))
 
     if cover is not None:
-        look(load_image(cover), "封面中")
+        look(load_image(cover), N_("封面中发现二维码（%(code)s）"))
     if kind == "image":
-        look(load_image(path), "图片中")
+        look(load_image(path), N_("图片中发现二维码（%(code)s）"))
     elif kind == "pdf":
         for number, (image, text) in enumerate(pdf_pages(path, max_pages, PAGE_MAX_SIDE), start=1):
-            look(image, f"第 {number} 页")
+            look(image, N_("第 %(page)s 页发现二维码（%(code)s）"), page=number)
             for contact in find_contacts(text):
-                findings.append(Finding("content.contact", False, f"第 {number} 页发现联系方式 {contact}"))
+                findings.append(Finding("content.contact", False, N_("第 %(page)s 页发现联系方式 %(contact)s"),
+                                        (("page", number), ("contact", contact))))
     elif kind == "video" and frames > 0:
         if probe.duration:
             times = [probe.duration * (index + 0.5) / frames for index in range(frames)]
         else:
             times = [0.0]
         for at, image in zip(times, video_frames(path, times)):
-            look(image, f"视频 {int(at) // 60}:{int(at) % 60:02d} 处")
+            look(image, N_("视频 %(at)s 处发现二维码（%(code)s）"), at=f"{int(at) // 60}:{int(at) % 60:02d}")
 
     # the same code in several frames of one minute is one finding
-    return list(dict.fromkeys(findings)) or [Finding("content.clean", True, "未发现二维码或联系方式")]
+    return list(dict.fromkeys(findings)) or [Finding("content.clean", True, N_("未发现二维码或联系方式"))]

@@ -1,6 +1,8 @@
 """The national technical standard for video and audio resources, clause by clause, over a Probe."""
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 from reslib.services.media import Probe
 
 VIDEO_CONTAINER = "mp4"
@@ -15,14 +17,31 @@ AUDIO_BIT_DEPTH = 16
 AUDIO_CHANNELS = 2
 
 CODEC_LABELS = {"h264": "H.264", "aac": "AAC"}
-CHANNEL_LABELS = {1: "单声道", 2: "立体声"}
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalogue (Babel's gettext_noop keyword) without translating it: findings are
+    made where no one reads them (the worker stores the content scan's) and translated where they are shown."""
+    return message
+
+
+UNKNOWN = N_("未知")
+CHANNEL_LABELS = {1: N_("单声道"), 2: N_("立体声")}
+# Values that are words of the catalogue themselves, translated with the message that names them.
+WORDS = frozenset({UNKNOWN, *CHANNEL_LABELS.values()})
 
 
 @dataclass(frozen=True)
 class Finding:
     check: str
     ok: bool
-    message: str
+    message: str  # as in the catalogue (Chinese), with a %(name)s for each of the values
+    values: tuple = ()  # (name, value) pairs: a finding stays hashable, and JSON keeps it
+
+    def text(self) -> str:
+        """The message in the reader's language, with its values."""
+        values = {name: gettext(value) if value in WORDS else value for name, value in self.values}
+        return gettext(self.message, **values)
 
 
 def technical_findings(kind: str, probe: Probe) -> list[Finding]:
@@ -35,36 +54,38 @@ def technical_findings(kind: str, probe: Probe) -> list[Finding]:
 
 def _video_findings(probe: Probe) -> list[Finding]:
     findings = [
-        _clause("video.container", probe.container == VIDEO_CONTAINER,
-                f"封装格式 {probe.container or '未知'}", f"应为 {VIDEO_CONTAINER}"),
-        _clause("video.codec", probe.video_codec == VIDEO_CODEC,
-                f"视频编码 {_codec(probe.video_codec)}", f"应为 {_codec(VIDEO_CODEC)}"),
+        _clause("video.container", probe.container == VIDEO_CONTAINER, N_("封装格式 %(found)s 符合"),
+                N_("封装格式 %(found)s，应为 %(wanted)s"), found=probe.container or UNKNOWN, wanted=VIDEO_CONTAINER),
+        _clause("video.codec", probe.video_codec == VIDEO_CODEC, N_("视频编码 %(found)s 符合"),
+                N_("视频编码 %(found)s，应为 %(wanted)s"), found=_codec(probe.video_codec), wanted=_codec(VIDEO_CODEC)),
     ]
     if probe.audio_codec is None:
-        findings.append(Finding("video.audio_codec", True, "无音轨，不检查音频编码"))
+        findings.append(Finding("video.audio_codec", True, N_("无音轨，不检查音频编码")))
     else:
-        findings.append(_clause("video.audio_codec", probe.audio_codec == VIDEO_AUDIO_CODEC,
-                                f"音频编码 {_codec(probe.audio_codec)}", f"应为 {_codec(VIDEO_AUDIO_CODEC)}"))
+        findings.append(_clause("video.audio_codec", probe.audio_codec == VIDEO_AUDIO_CODEC, N_("音频编码 %(found)s 符合"),
+                                N_("音频编码 %(found)s，应为 %(wanted)s"), found=_codec(probe.audio_codec),
+                                wanted=_codec(VIDEO_AUDIO_CODEC)))
 
     if probe.width and probe.height:
         long_side, short_side = max(probe.width, probe.height), min(probe.width, probe.height)
         findings.append(_clause("video.resolution", long_side >= MIN_LONG_SIDE and short_side >= MIN_SHORT_SIDE,
-                                f"分辨率 {probe.width}×{probe.height}", f"低于 {MIN_LONG_SIDE}×{MIN_SHORT_SIDE}"))
+                                N_("分辨率 %(found)s 符合"), N_("分辨率 %(found)s 低于 %(wanted)s"),
+                                found=f"{probe.width}×{probe.height}", wanted=f"{MIN_LONG_SIDE}×{MIN_SHORT_SIDE}"))
     else:
-        findings.append(Finding("video.resolution", False, "分辨率 未知"))
+        findings.append(Finding("video.resolution", False, N_("分辨率 未知")))
 
     if probe.fps:
-        findings.append(_clause("video.fps", round(probe.fps, 2) >= MIN_FPS,
-                                f"帧率 {_number(probe.fps)} fps", f"低于 {MIN_FPS} fps"))
+        findings.append(_clause("video.fps", round(probe.fps, 2) >= MIN_FPS, N_("帧率 %(found)s fps 符合"),
+                                N_("帧率 %(found)s fps 低于 %(wanted)s fps"), found=_number(probe.fps), wanted=MIN_FPS))
     else:
-        findings.append(Finding("video.fps", False, "帧率 未知"))
+        findings.append(Finding("video.fps", False, N_("帧率 未知")))
 
     if probe.bit_rate:
-        findings.append(_clause("video.bit_rate", probe.bit_rate >= MIN_BIT_RATE,
-                                f"平均码率 {_number(probe.bit_rate / 1e6)} Mbps",
-                                f"低于 {_number(MIN_BIT_RATE / 1e6)} Mbps"))
+        findings.append(_clause("video.bit_rate", probe.bit_rate >= MIN_BIT_RATE, N_("平均码率 %(found)s Mbps 符合"),
+                                N_("平均码率 %(found)s Mbps 低于 %(wanted)s Mbps"),
+                                found=_number(probe.bit_rate / 1e6), wanted=_number(MIN_BIT_RATE / 1e6)))
     else:
-        findings.append(Finding("video.bit_rate", False, "平均码率 未知"))
+        findings.append(Finding("video.bit_rate", False, N_("平均码率 未知")))
     return findings
 
 
@@ -73,44 +94,41 @@ def _audio_findings(probe: Probe) -> list[Finding]:
     shown_format = probe.audio_codec if probe.container == AUDIO_FORMAT else probe.container
     findings = [
         _clause("audio.format", probe.container == AUDIO_FORMAT and probe.audio_codec == AUDIO_FORMAT,
-                f"音频格式 {shown_format or '未知'}", f"应为 {AUDIO_FORMAT}"),
+                N_("音频格式 %(found)s 符合"), N_("音频格式 %(found)s，应为 %(wanted)s"),
+                found=shown_format or UNKNOWN, wanted=AUDIO_FORMAT),
     ]
 
     if probe.sample_rate:
-        findings.append(_clause("audio.sample_rate", probe.sample_rate >= MIN_SAMPLE_RATE,
-                                f"采样率 {_number(probe.sample_rate / 1000)} kHz",
-                                f"低于 {_number(MIN_SAMPLE_RATE / 1000)} kHz"))
+        findings.append(_clause("audio.sample_rate", probe.sample_rate >= MIN_SAMPLE_RATE, N_("采样率 %(found)s kHz 符合"),
+                                N_("采样率 %(found)s kHz 低于 %(wanted)s kHz"),
+                                found=_number(probe.sample_rate / 1000), wanted=_number(MIN_SAMPLE_RATE / 1000)))
     else:
-        findings.append(Finding("audio.sample_rate", False, "采样率 未知"))
+        findings.append(Finding("audio.sample_rate", False, N_("采样率 未知")))
 
     if probe.bit_depth is None:  # lossy codecs (mp3, AAC) store no sample depth
-        findings.append(Finding("audio.bit_depth", True, "位深 不适用（有损编码）"))
+        findings.append(Finding("audio.bit_depth", True, N_("位深 不适用（有损编码）")))
     else:
-        findings.append(_clause("audio.bit_depth", probe.bit_depth == AUDIO_BIT_DEPTH,
-                                f"位深 {probe.bit_depth} bit", f"应为 {AUDIO_BIT_DEPTH} bit"))
+        findings.append(_clause("audio.bit_depth", probe.bit_depth == AUDIO_BIT_DEPTH, N_("位深 %(found)s bit 符合"),
+                                N_("位深 %(found)s bit，应为 %(wanted)s bit"), found=probe.bit_depth,
+                                wanted=AUDIO_BIT_DEPTH))
 
     if probe.channels:
-        findings.append(_clause("audio.channels", probe.channels == AUDIO_CHANNELS,
-                                f"声道 {_channels(probe.channels)}", f"应为{_channels(AUDIO_CHANNELS)}"))
+        findings.append(_clause("audio.channels", probe.channels == AUDIO_CHANNELS, N_("声道 %(found)s 符合"),
+                                N_("声道 %(found)s，应为%(wanted)s"),
+                                found=CHANNEL_LABELS.get(probe.channels, str(probe.channels)),
+                                wanted=CHANNEL_LABELS[AUDIO_CHANNELS]))
     else:
-        findings.append(Finding("audio.channels", False, "声道 未知"))
+        findings.append(Finding("audio.channels", False, N_("声道 未知")))
     return findings
 
 
-def _clause(check: str, ok: bool, measured: str, requirement: str) -> Finding:
+def _clause(check: str, ok: bool, passed: str, failed: str, **values) -> Finding:
     """E.g. 分辨率 1280×720 符合 when it passes, 分辨率 960×540 低于 1280×720 when not."""
-    if ok:
-        return Finding(check, True, f"{measured} 符合")
-    separator = "，" if requirement.startswith("应为") else " "
-    return Finding(check, False, f"{measured}{separator}{requirement}")
+    return Finding(check, ok, passed if ok else failed, tuple(values.items()))
 
 
 def _codec(name: str | None) -> str:
-    return CODEC_LABELS.get(name, name) if name else "未知"
-
-
-def _channels(count: int) -> str:
-    return CHANNEL_LABELS.get(count, f"{count} 声道")
+    return CODEC_LABELS.get(name, name) if name else UNKNOWN
 
 
 def _number(value: float) -> str:
