@@ -14,8 +14,8 @@ from flask_babel import get_babel
 from reslib import national
 from reslib.extensions import babel
 from reslib.models import School, Term, Unit, User
-from reslib.services import review, usage
-from reslib.services.media import Probe
+from reslib.services import processing, review, usage
+from reslib.services.media import UNREADABLE, MediaError, Probe
 from reslib.services.standards import Finding
 from reslib.testing import add_resource, csrf_token, login, make_test_app, ready_resource
 
@@ -225,3 +225,21 @@ def test_the_automatic_checks_read_in_the_reviewers_language(client, app, distri
     data = district_data(app) | {"小画面微课", "带二维码的讲义"} | {term.name for term in Term.query.all()}
     for page in (video_page, scanned_page):
         assert untranslated(page, data) == []
+
+
+def test_a_processing_failure_reads_in_the_uploaders_language(client, app, district, monkeypatch):
+    broken = ready_resource(district.teacher_a, title="坏视频", file_kind="video", processing="pending")
+
+    def truncated(resource, work):
+        raise MediaError(UNREADABLE["video"], detail="moov atom not found")
+
+    monkeypatch.setattr(processing, "_process", truncated)
+    processing.process_resource(broken.id)  # as the worker runs it: the failure is stored
+    login(client, "teacher.a")
+    in_chinese = client.get(f"/resources/{broken.id}/edit").get_data(as_text=True)
+    assert "视频文件不完整、已损坏或格式不受支持，无法读取（moov atom not found）" in in_chinese
+    choose_english(client, "/dashboard")
+    for path in (f"/resources/{broken.id}/edit", "/my/resources", f"/resources/{broken.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert ("The video file is incomplete, damaged or in an unsupported format and cannot be read "
+                "(moov atom not found)") in page, path

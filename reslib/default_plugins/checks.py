@@ -75,4 +75,4 @@ def _duplicates(resource) -> list[dict]:
 def _processing(resource) -> list[dict]:
     if resource.processing != "failed":
         return []
-    return [_finding("processing", False, _("文件处理失败：%(error)s", error=resource.processing_error or ""))]
+    return [_finding("processing", False, _("文件处理失败：%(error)s", error=resource.processing_failure or ""))]

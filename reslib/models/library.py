@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reslib.extensions import db
+from reslib.messages import translated
 from reslib.models.accounts import School, User
 from reslib.models.base import append_only, utcnow
 
@@ -153,7 +154,8 @@ class Resource(db.Model):
     # background processing and automatic checks
     processing: Mapped[str] = mapped_column(String(16), default="none", index=True)
     processing_step: Mapped[str] = mapped_column(String(64), default="")
-    processing_error: Mapped[str | None] = mapped_column(String(500))
+    processing_error: Mapped[str | None] = mapped_column(String(500))  # the reason's message, as in the catalogue
+    processing_error_values: Mapped[str | None] = mapped_column(Text)  # its values, JSON (see processing_failure)
     probe_json: Mapped[str | None] = mapped_column(Text)
     checks_json: Mapped[str | None] = mapped_column(Text)
 
@@ -192,6 +194,14 @@ class Resource(db.Model):
     @property
     def processing_label(self) -> str:
         return str(PROCESSING[self.processing])
+
+    @property
+    def processing_failure(self) -> str | None:
+        """Why processing failed, in the reader's language. (A reason stored before its values were kept apart
+        is its Chinese text: shown as it is.)"""
+        if not self.processing_error:
+            return None
+        return translated(self.processing_error, json.loads(self.processing_error_values or "{}"))
 
     @property
     def in_district_library(self) -> bool:

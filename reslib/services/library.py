@@ -135,7 +135,7 @@ def replace_file(user, resource: Resource, stream, file_name: str) -> Resource:
     with holding(resource):  # not over a submission made meanwhile from another tab
         for field, value in stored.items():
             setattr(resource, field, value)
-        resource.processing_error = resource.probe_json = resource.checks_json = None
+        resource.processing_error = resource.processing_error_values = resource.probe_json = resource.checks_json = None
         resource.rendition_sha256 = resource.rendition_mime = None
         if not resource.cover_from_uploader:
             resource.cover_sha256 = resource.thumb_sha256 = None
@@ -395,7 +395,8 @@ def new_version(user, resource: Resource) -> Resource:
                         supersedes_id=resource.id, status="draft")
         for field in (*METADATA_FIELDS, "file_sha256", "file_name", "file_size", "file_kind", "file_mime",
                       "inline_safe", "cover_sha256", "cover_from_uploader", "thumb_sha256", "rendition_sha256",
-                      "rendition_mime", "processing", "processing_error", "probe_json", "checks_json"):
+                      "rendition_mime", "processing", "processing_error", "processing_error_values", "probe_json",
+                      "checks_json"):
             setattr(copy, field, getattr(resource, field))
         _add_new(copy)
     changed(copy, "created", user)

@@ -21,6 +21,8 @@ import imageio_ffmpeg
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
+from reslib.messages import N_
+
 # Plain container demuxers; "mov" also covers mp4/m4a/3gp, "matroska" also webm.
 DEMUXERS = ("mov", "matroska", "avi", "flv", "mpegts", "mp3", "wav", "aac", "ogg", "flac", "asf")
 FORMAT_WHITELIST = ",".join(DEMUXERS)
@@ -34,15 +36,24 @@ COVER_AT = 0.1  # a frame at 10% of the video: past black openings and title fad
 COVER_AT_UNKNOWN_DURATION = 1.0
 RENDITION_TIMEOUT = 3 * 3600
 
-KIND_NOUNS = {"video": "视频", "audio": "音频", "pdf": "PDF", "image": "图片"}
+UNREADABLE = {
+    "video": N_("视频文件不完整、已损坏或格式不受支持，无法读取（%(detail)s）"),
+    "audio": N_("音频文件不完整、已损坏或格式不受支持，无法读取（%(detail)s）"),
+    "pdf": N_("PDF 文件不完整、已损坏或格式不受支持，无法读取（%(detail)s）"),
+    "image": N_("图片文件不完整、已损坏或格式不受支持，无法读取（%(detail)s）"),
+}
+DETAIL_MAX = 300  # characters of a decoder's own explanation kept in a reason
 
 
 class MediaError(Exception):
-    """A file the worker cannot read or convert; ``reason`` is shown to the uploader."""
+    """A file the worker cannot read or convert. The uploader is shown ``message`` (as in the catalogue) with
+    ``values``, in their language; ``reason`` is the Chinese text, for logs and tests."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, message: str, **values):
+        values = {name: str(value)[:DETAIL_MAX] if name == "detail" else value for name, value in values.items()}
+        self.message, self.values = message, values
+        self.reason = message % values if values else message
+        super().__init__(self.reason)
 
 
 @functools.cache
@@ -124,7 +135,7 @@ def load_image(path) -> Image.Image:
                 return flat
             return upright.convert("RGB")
         except (OSError, ValueError) as error:
-            raise MediaError(f"图片文件已损坏，无法读取（{error}）") from error
+            raise MediaError(N_("图片文件已损坏，无法读取（%(detail)s）"), detail=error) from error
 
 
 def video_frames(path, at_seconds: list[float]) -> list[Image.Image]:
@@ -133,13 +144,13 @@ def video_frames(path, at_seconds: list[float]) -> list[Image.Image]:
     with _open_av(path, "video") as container:
         stream = _video_stream(container)
         if stream is None:
-            raise MediaError("视频文件中没有画面")
+            raise MediaError(N_("视频文件中没有画面"))
         start = (container.start_time or 0) / av.time_base  # e.g. MPEG-TS clocks rarely start at 0
         try:
             for at in at_seconds:
                 frame = _frame_at(container, stream, start + at)
                 if frame is None:
-                    raise MediaError("视频文件中没有可解码的画面")
+                    raise MediaError(N_("视频文件中没有可解码的画面"))
                 images.append(frame.to_image())
         except av.FFmpegError as error:
             raise _av_error("video", error) from error
@@ -165,7 +176,7 @@ def pdf_pages(path, count: int, max_side: int) -> list[tuple[Image.Image, str]]:
     pages = []
     with _open_pdf(path) as pdf:
         if len(pdf) == 0:
-            raise MediaError("PDF 文件没有页面")
+            raise MediaError(N_("PDF 文件没有页面"))
         for index in range(min(count, len(pdf))):
             try:
                 page = pdf[index]
@@ -173,7 +184,7 @@ def pdf_pages(path, count: int, max_side: int) -> list[tuple[Image.Image, str]]:
                 image = page.render(scale=max_side / max(width, height, 1)).to_pil()
                 text = page.get_textpage().get_text_range()
             except pdfium.PdfiumError as error:
-                raise MediaError(f"PDF 第 {index + 1} 页无法显示（{error}）") from error
+                raise MediaError(N_("PDF 第 %(page)s 页无法显示（%(detail)s）"), page=index + 1, detail=error) from error
             pages.append((image.convert("RGB"), text))
     return pages
 
@@ -199,7 +210,7 @@ def rendition_args(path, dest, target: str, probe: Probe) -> list[str]:
     """The ffmpeg command line: local file only, demuxer forced from the probe, no stdin."""
     demuxer = CONTAINER_DEMUXERS.get(probe.container, probe.container)
     if demuxer not in DEMUXERS:
-        raise MediaError(f"不支持转换此封装格式（{probe.container}）")
+        raise MediaError(N_("不支持转换此封装格式（%(container)s）"), container=probe.container)
     source = ffmpeg.input(str(path), f=demuxer, protocol_whitelist="file", format_whitelist=FORMAT_WHITELIST)
     if target == "mp4":
         output = source.output(
@@ -225,10 +236,12 @@ def make_rendition(path, dest, target: str, probe: Probe, *, timeout: float = RE
         try:
             result = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired as error:
-            raise MediaError(f"转码超时（超过 {timeout:g} 秒），已放弃") from error
+            raise MediaError(N_("转码超时（超过 %(seconds)s 秒），已放弃"), seconds=f"{timeout:g}") from error
         if result.returncode != 0:
             lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise MediaError(f"转码失败（{lines[-1] if lines else f'ffmpeg 退出码 {result.returncode}'}）")
+            if not lines:
+                raise MediaError(N_("转码失败（ffmpeg 退出码 %(code)s）"), code=result.returncode)
+            raise MediaError(N_("转码失败（%(detail)s）"), detail=lines[-1])
         os.replace(temp, dest)
     finally:
         Path(temp).unlink(missing_ok=True)
@@ -239,9 +252,9 @@ def _probe_av(path, kind: str) -> Probe:
         audio = next(iter(container.streams.audio), None)
         video = _video_stream(container) if kind == "video" else None
         if kind == "video" and video is None:
-            raise MediaError("视频文件中没有画面")
+            raise MediaError(N_("视频文件中没有画面"))
         if kind == "audio" and audio is None:
-            raise MediaError("音频文件中没有声音")
+            raise MediaError(N_("音频文件中没有声音"))
         result = Probe(
             container=_container_name(path, container),
             duration=container.duration / av.time_base if container.duration else None,
@@ -278,7 +291,7 @@ def _open_av(path, kind: str):
 
 def _av_error(kind: str, error: av.FFmpegError) -> MediaError:
     detail = error.log[2].strip() if error.log else error.strerror
-    return MediaError(f"{KIND_NOUNS[kind]}文件不完整、已损坏或格式不受支持，无法读取（{detail}）")
+    return MediaError(UNREADABLE[kind], detail=detail)
 
 
 def _video_stream(container):
@@ -308,11 +321,11 @@ def _open_pdf(path) -> pdfium.PdfDocument:
     try:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as error:
-        raise MediaError(f"PDF 文件已损坏或已加密，无法读取（{error}）") from error
+        raise MediaError(N_("PDF 文件已损坏或已加密，无法读取（%(detail)s）"), detail=error) from error
 
 
 def _open_image(path) -> Image.Image:
     try:
         return Image.open(path)
     except (OSError, Image.DecompressionBombError) as error:
-        raise MediaError(f"图片文件已损坏或格式不受支持，无法读取（{error}）") from error
+        raise MediaError(N_("图片文件已损坏或格式不受支持，无法读取（%(detail)s）"), detail=error) from error

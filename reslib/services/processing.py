@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from reslib.extensions import db
 from reslib.jobs import queue
+from reslib.messages import N_
 from reslib.models import Resource
 from reslib.models.base import utcnow
 from reslib.services.library import changed, store
@@ -43,10 +44,10 @@ def process_resource(resource_id: int) -> None:
         with tempfile.TemporaryDirectory(prefix="reslib-media-") as work:
             _process(resource, Path(work))
     except MediaError as exc:
-        _fail(resource, exc.reason)
+        _fail(resource, exc.message, exc.values)
     except Exception:  # a bug or an unforeseen file must not block the queue or lose the upload
         log.exception("processing resource %s failed", resource_id)
-        _fail(resource, "处理时发生内部错误，请联系管理员重新处理")
+        _fail(resource, N_("处理时发生内部错误，请联系管理员重新处理"))
     changed(resource, "processed", None)
 
 
@@ -83,7 +84,8 @@ def _process(resource: Resource, work: Path) -> None:
         cover_path = files.path(resource.cover_sha256) if resource.cover_from_uploader else None
         findings = qrscan.scan(source, kind, probe, cover=cover_path)
         resource.checks_json = json.dumps([asdict(f) for f in findings], ensure_ascii=False)
-    resource.processing, resource.processing_step, resource.processing_error = "done", "", None
+    resource.processing, resource.processing_step = "done", ""
+    resource.processing_error = resource.processing_error_values = None
     db.session.commit()
 
 
@@ -93,15 +95,18 @@ def _step(resource: Resource, step: str) -> None:
     db.session.commit()
 
 
-def _fail(resource: Resource, reason: str) -> None:
+def _fail(resource: Resource, message: str, values: dict | None = None) -> None:
+    """Mark the resource failed, with the reason's message as in the catalogue and its values (see
+    Resource.processing_failure)."""
     db.session.rollback()
-    resource.processing, resource.processing_step, resource.processing_error = "failed", "", reason[:500]
+    resource.processing, resource.processing_step, resource.processing_error = "failed", "", message[:500]
+    resource.processing_error_values = json.dumps(values, ensure_ascii=False) if values else None
     db.session.commit()
 
 
 def reprocess(resource: Resource) -> None:
     """Queue a resource again (after a fix, or when its enqueue was lost)."""
-    resource.processing, resource.processing_error = "pending", None
+    resource.processing, resource.processing_error, resource.processing_error_values = "pending", None, None
     db.session.commit()
     queue().enqueue("process_resource", resource.id)
 

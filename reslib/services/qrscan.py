@@ -5,8 +5,9 @@ import re
 import zxingcpp
 from PIL import Image
 
+from reslib.messages import N_
 from reslib.services.media import load_image, pdf_pages, video_frames
-from reslib.services.standards import N_, Finding
+from reslib.services.standards import Finding
 
 PAGE_MAX_SIDE = 1600  # large enough for a small QR code on an A4 page
 SHOWN_CODE_CHARS = 60

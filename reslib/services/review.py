@@ -62,7 +62,7 @@ def submit(user, resource: Resource) -> None:
     if resource.processing in ("pending", "running"):
         raise ReslibError(_("文件还在处理中，处理完成后再提交"), code="conflict", status=409)
     if resource.processing == "failed":
-        raise ReslibError(_("文件处理失败，请更换文件后再提交：%(error)s", error=resource.processing_error or ""),
+        raise ReslibError(_("文件处理失败，请更换文件后再提交：%(error)s", error=resource.processing_failure or ""),
                           code="conflict", status=409)
     missing = library.missing_for_submission(resource)
     if missing:

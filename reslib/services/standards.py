@@ -1,8 +1,7 @@
 """The national technical standard for video and audio resources, clause by clause, over a Probe."""
 from dataclasses import dataclass
 
-from flask_babel import gettext
-
+from reslib.messages import N_, translated
 from reslib.services.media import Probe
 
 VIDEO_CONTAINER = "mp4"
@@ -17,18 +16,8 @@ AUDIO_BIT_DEPTH = 16
 AUDIO_CHANNELS = 2
 
 CODEC_LABELS = {"h264": "H.264", "aac": "AAC"}
-
-
-def N_(message: str) -> str:
-    """Marks ``message`` for the catalogue (Babel's gettext_noop keyword) without translating it: findings are
-    made where no one reads them (the worker stores the content scan's) and translated where they are shown."""
-    return message
-
-
 UNKNOWN = N_("未知")
 CHANNEL_LABELS = {1: N_("单声道"), 2: N_("立体声")}
-# Values that are words of the catalogue themselves, translated with the message that names them.
-WORDS = frozenset({UNKNOWN, *CHANNEL_LABELS.values()})
 
 
 @dataclass(frozen=True)
@@ -40,8 +29,7 @@ class Finding:
 
     def text(self) -> str:
         """The message in the reader's language, with its values."""
-        values = {name: gettext(value) if value in WORDS else value for name, value in self.values}
-        return gettext(self.message, **values)
+        return translated(self.message, self.values)
 
 
 def technical_findings(kind: str, probe: Probe) -> list[Finding]:

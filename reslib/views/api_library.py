@@ -73,7 +73,7 @@ def resource_json(r, user) -> dict:
 
 
 def processing_json(r) -> dict:
-    return {"state": r.processing, "label": r.processing_label, "step": r.processing_step, "error": r.processing_error}
+    return {"state": r.processing, "label": r.processing_label, "step": r.processing_step, "error": r.processing_failure}
 
 
 @bp.route("/resources", methods=["GET"], endpoint="resources")
