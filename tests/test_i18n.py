@@ -163,7 +163,7 @@ def test_the_dashboards_and_lists_work_in_english(client, app, district):
     resource_data = {"退回的课件", "待审的课件", "区级库资源", "请补充教学目标"} | {term.name for term in Term.query.all()}
     resource_data |= {name for section, columns in national.SECTIONS for name in (section, *columns)}  # data, verbatim
     for username, paths in (("teacher.a", ["/dashboard", "/my/resources?status=returned", "/library?kind=teacher"]),
-                            ("admin.a", ["/dashboard", f"/resources/{waiting.id}/review"])):
+                            ("admin.a", ["/dashboard", "/review", f"/resources/{waiting.id}/review"])):
         browser = app.test_client()
         choose_english(browser)
         login(browser, username)
