@@ -29,6 +29,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+babel = Babel()
 
 
 @limiter.request_filter
@@ -36,4 +37,3 @@ def _reads_are_not_limited() -> bool:
     # Every limit guards a request that changes something (signing in, registering; see views.auth). A limit
     # on a read would be skipped here, and reads, most of all requests, skip the limiter's bookkeeping.
     return request.method in ("GET", "HEAD", "OPTIONS")
-babel = Babel()

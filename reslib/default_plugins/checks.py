@@ -48,12 +48,10 @@ def _technical(resource) -> list[dict]:
 
 
 def _content_scan(resource) -> list[dict]:
-    """The QR codes and contact details the worker found, as it stored them (findings stored before they kept
-    their values hold their Chinese text as the message, shown as it is)."""
+    """The QR codes and contact details the worker found and stored."""
     from reslib.services.standards import Finding
 
-    return [_shown(Finding(item["check"], item["ok"], item["message"], tuple(map(tuple, item.get("values", ())))))
-            for item in resource.checks]
+    return [_shown(Finding.from_dict(stored)) for stored in resource.checks]
 
 
 def _shown(finding) -> dict:

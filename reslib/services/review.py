@@ -425,6 +425,11 @@ def _filtered(stmt, school_id=None, subject_id=None):
     return stmt
 
 
+def _showing(stmt, per_page: int):
+    """``stmt`` loading what a queue's page shows of each resource, unless nothing is listed (only counted)."""
+    return stmt.options(*_SHOWN) if per_page else stmt
+
+
 def _past(due: date | None) -> bool:
     return due is not None and due < today()
 
@@ -448,20 +453,20 @@ def _school_queue(admin, stages, page, per_page, *, school_id=None, subject_id=N
         if not admin.has_role("school_admin") or admin.school_id is None:
             return {}
         school_id = admin.school_id
+    submitted, approved = (_filtered(select(Resource).where(Resource.status == status), school_id, subject_id)
+                           for status in ("submitted", "school_approved"))
+    oldest_first = (Resource.submitted_at, Resource.id)
     found = {}
-    for stage, action in (("submitted", "resource.review_school"), ("school_approved", "resource.recommend")):
-        if stage not in stages:
-            continue
-        stmt = _filtered(select(Resource).where(Resource.status == stage), school_id, subject_id)
-        if stage == "submitted":
-            resources = db.session.scalars(stmt.options(*_SHOWN).order_by(Resource.submitted_at, Resource.id)).all()
-            items = [QueueItem(resource, stage) for resource in resources if can(admin, action, resource)]
-            found[stage] = _paged(items, page, per_page)
-        else:
-            total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-            shown = db.session.scalars(stmt.options(*_SHOWN).order_by(Resource.submitted_at, Resource.id)
-                                       .offset((page - 1) * per_page).limit(per_page)) if per_page else []
-            found[stage] = Page([QueueItem(r, stage) for r in shown if can(admin, action, r)], total, page, per_page)
+    if "submitted" in stages:
+        waiting = db.session.scalars(_showing(submitted, per_page).order_by(*oldest_first))
+        found["submitted"] = _paged([QueueItem(resource, "submitted") for resource in waiting
+                                     if can(admin, "resource.review_school", resource)], page, per_page)
+    if "school_approved" in stages:
+        total = db.session.scalar(select(func.count()).select_from(approved.subquery()))
+        shown = db.session.scalars(_showing(approved, per_page).order_by(*oldest_first)
+                                   .offset((page - 1) * per_page).limit(per_page)) if per_page else []
+        found["school_approved"] = Page([QueueItem(resource, "school_approved") for resource in shown
+                                         if can(admin, "resource.recommend", resource)], total, page, per_page)
     return found
 
 
@@ -469,9 +474,9 @@ def _reviewer_queue(reviewer, stages, page, per_page, *, school_id=None, subject
     """The reviewer's assignments still in district review: unscored first, soonest due first."""
     stmt = _filtered(select(ReviewAssignment, Resource).join(Resource, ReviewAssignment.resource_id == Resource.id)
                      .where(ReviewAssignment.reviewer_id == reviewer.id, Resource.status == "district_review"),
-                     school_id, subject_id).options(*_SHOWN)
+                     school_id, subject_id)
     items = []
-    for assignment, resource in db.session.execute(stmt):
+    for assignment, resource in db.session.execute(_showing(stmt, per_page)):
         if not can(reviewer, "resource.score", resource):
             continue
         scored = assignment.scored_at is not None
@@ -483,7 +488,7 @@ def _reviewer_queue(reviewer, stages, page, per_page, *, school_id=None, subject
 def _district_queue(admin, stages, page, per_page, *, school_id=None, subject_id=None) -> dict[str, Page]:
     """Resources in district review: needing a panel, ready to decide, or being scored."""
     stmt = _filtered(select(Resource).where(Resource.status == "district_review"), school_id, subject_id)
-    resources = [resource for resource in db.session.scalars(stmt.options(*_SHOWN).order_by(Resource.id))
+    resources = [resource for resource in db.session.scalars(_showing(stmt, per_page).order_by(Resource.id))
                  if can(admin, "resource.decide", resource)]
     panels = {resource.id: [] for resource in resources}
     for assignment in db.session.scalars(select(ReviewAssignment).where(ReviewAssignment.resource_id.in_(panels))

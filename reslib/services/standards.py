@@ -31,6 +31,12 @@ class Finding:
         """The message in the reader's language, with its values."""
         return translated(self.message, self.values)
 
+    @classmethod
+    def from_dict(cls, stored: dict) -> "Finding":
+        """A finding as ``dataclasses.asdict`` stored it in JSON (one stored before findings kept their values
+        has its Chinese text as the message, and none)."""
+        return cls(stored["check"], stored["ok"], stored["message"], tuple(map(tuple, stored.get("values", ()))))
+
 
 def technical_findings(kind: str, probe: Probe) -> list[Finding]:
     if kind == "video":

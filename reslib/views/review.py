@@ -117,8 +117,8 @@ def queue():
                "school_id": request.args.get("school_id", type=as_id)}
     return render_template(
         "review/queue.html", queues=review.queues_for(current_user, stage=stage, page=page, **filters),
-        counts=review.queue_counts(current_user), stage=stage, filters=filters, stage_labels=STAGE_LABELS, queue_titles=QUEUE_TITLES, queue_stages=review.QUEUE_STAGES,
-        actionable=review.ACTIONABLE,
+        counts=review.queue_counts(current_user), stage=stage, filters=filters,
+        stage_labels=STAGE_LABELS, queue_titles=QUEUE_TITLES, queue_stages=review.QUEUE_STAGES, actionable=review.ACTIONABLE,
         subjects=vocabularies.choices("subject"), schools=db.session.scalars(select(School).order_by(School.name)).all(),
     )
 
