@@ -1,3 +1,4 @@
+import random
 import threading
 
 import pytest
@@ -152,3 +153,49 @@ def test_every_part_of_a_query_must_stand_whole_in_one_text(open_index):
     assert found("哈哈哈") == ["3"]
     assert found("数学 哈哈哈") == ["3"]
     assert found("三年 年级") == ["1", "2"]
+
+
+def test_equal_matches_rank_shorter_titles_first(open_index):
+    search_index = open_index()
+    search_index.add_or_update([
+        {"id": 1, "visible_to": "public", "title": "八年级数学勾股定理复习课课件"},
+        {"id": 2, "visible_to": "public", "title": "勾股定理"},
+        {"id": 3, "visible_to": "public", "title": "复习", "description": "勾股定理"},
+    ])
+    hits = search_index.search("勾股定理", allowed=["public"]).hits
+    assert [hit.id for hit in hits] == ["2", "1", "3"]
+    assert hits[0].score > hits[1].score > hits[2].score
+
+
+def test_phrases_match_exactly_across_segments_updates_and_deletions(open_index):
+    """Every quoted phrase finds exactly the documents whose title or description contains it, while the
+    index has several segments, replaced and deleted documents, and common terms' kept bitmaps."""
+    rng = random.Random(7)
+    alphabet = "勾股定理数学三年级教育"  # jieba words among them (勾股定理, 三年级) index beside the bigrams
+
+    def text():
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(3, 12)))
+
+    search_index = open_index()
+    docs = {n: {"id": n, "visible_to": "public", "title": text(), "description": text()} for n in range(200)}
+    for first in range(0, 200, 50):  # four writes: four segments
+        search_index.add_or_update(docs[n] for n in range(first, first + 50))
+    queries = ['"' + text()[:rng.randint(2, 5)] + '"' for _ in range(40)]
+
+    def check():
+        for query in queries:
+            phrase = query.strip('"')
+            expected = sorted(str(n) for n, doc in docs.items() if phrase in doc["title"] or phrase in doc["description"])
+            results = search_index.search(query, allowed=["public"], per_page=len(docs))
+            assert (results.total, sorted(hit.id for hit in results.hits)) == (len(expected), expected), query
+
+    check()  # also keeps the common terms' bitmaps, which the changes below must not outdate
+    for n in rng.sample(sorted(docs), 30):
+        docs[n] = dict(docs[n], title=text())
+    search_index.add_or_update(docs[n] for n in sorted(docs) if n % 7 == 0)
+    removed = rng.sample(sorted(docs), 25)
+    search_index.remove(removed)
+    for n in removed:
+        del docs[n]
+    search_index.add_or_update(docs.values())
+    check()
