@@ -167,9 +167,12 @@ def test_equal_matches_rank_shorter_titles_first(open_index):
     assert hits[0].score > hits[1].score > hits[2].score
 
 
-def test_phrases_match_exactly_across_segments_updates_and_deletions(open_index):
-    """Every quoted phrase finds exactly the documents whose title or description contains it, while the
-    index has several segments, replaced and deleted documents, and common terms' kept bitmaps."""
+@pytest.mark.parametrize("walk_share", [1, 10**6])  # sorting by views: along the kept order, or the matches sorted
+def test_phrases_match_exactly_across_segments_updates_and_deletions(open_index, monkeypatch, walk_share):
+    """Every quoted phrase finds exactly the documents whose title or description contains it, sorted by
+    relevance or by views (those without any last), while the index has several segments, replaced and
+    deleted documents, and common terms' kept bitmaps and sort orders."""
+    monkeypatch.setattr(whoosh_backend, "WALK_SHARE", walk_share)
     rng = random.Random(7)
     alphabet = "勾股定理数学三年级教育"  # jieba words among them (勾股定理, 三年级) index beside the bigrams
 
@@ -177,7 +180,8 @@ def test_phrases_match_exactly_across_segments_updates_and_deletions(open_index)
         return "".join(rng.choice(alphabet) for _ in range(rng.randint(3, 12)))
 
     search_index = open_index()
-    docs = {n: {"id": n, "visible_to": "public", "title": text(), "description": text()} for n in range(200)}
+    docs = {n: {"id": n, "visible_to": "public", "title": text(), "description": text(),
+                "views": rng.choice([None, 1, 2, 3])} for n in range(200)}
     for first in range(0, 200, 50):  # four writes: four segments
         search_index.add_or_update(docs[n] for n in range(first, first + 50))
     queries = ['"' + text()[:rng.randint(2, 5)] + '"' for _ in range(40)]
@@ -188,6 +192,11 @@ def test_phrases_match_exactly_across_segments_updates_and_deletions(open_index)
             expected = sorted(str(n) for n, doc in docs.items() if phrase in doc["title"] or phrase in doc["description"])
             results = search_index.search(query, allowed=["public"], per_page=len(docs))
             assert (results.total, sorted(hit.id for hit in results.hits)) == (len(expected), expected), query
+            by_views = [hit.id for hit in search_index.search(query, allowed=["public"], sort="views", per_page=7).hits]
+            views = [-1 if docs[int(id_)]["views"] is None else docs[int(id_)]["views"] for id_ in by_views]
+            assert views == sorted(views, reverse=True), query
+            assert views == sorted((-1 if docs[int(id_)]["views"] is None else docs[int(id_)]["views"]
+                                    for id_ in expected), reverse=True)[:7], query
 
     check()  # also keeps the common terms' bitmaps, which the changes below must not outdate
     for n in rng.sample(sorted(docs), 30):

@@ -19,13 +19,15 @@ is a handful of levels (parts found in the title, parts found as whole words, ti
 ``_relevance_levels``), so a page is read off the levels' bitmaps without scoring every match.
 """
 
+import heapq
 import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
+from itertools import groupby, islice
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,6 +62,9 @@ TITLE_LENGTH = "title length"  # the masks of documents by the number of tokens 
 # KEPT_TERMS of them per segment, about 12 KB each per 100,000 documents.
 COMMON_TERM_SHARE = 1 / 100
 KEPT_TERMS = 1000
+# Sorting by a field, a segment's matches are sorted when under 1/WALK_SHARE of its documents, else found along
+# the segment's documents in that order (see _Leaf.by_value).
+WALK_SHARE = 64
 FIELD_SEPARATOR = "\x1f"
 REPLACE_CHUNK = 1000  # documents whose earlier versions one query finds, see add_or_update
 WRITE_WAIT = 30.0  # seconds a writer waits for another process to release the index
@@ -280,6 +285,7 @@ class _Segment:
         self.masks = _segment_masks(reader)
         self._terms = OrderedDict()  # (field, term) → bitmap, least recently used first
         self._deleted = (0, 0)  # (how many documents were deleted, their bitmap)
+        self._orders = {}  # sort field → see sort_order
         self._lock = threading.Lock()
 
     def term_bits(self, reader, fieldname, term) -> int:
@@ -297,6 +303,19 @@ class _Segment:
                 if len(self._terms) > KEPT_TERMS:
                     self._terms.popitem(last=False)
         return bits
+
+    def sort_order(self, reader, fieldname) -> tuple[list[int], list[int]]:
+        """(the documents by ``fieldname`` descending, then by number; each document's value), read on the
+        first sort by the field. The values are the column's sortable integers, 0 for none."""
+        with self._lock:
+            kept = self._orders.get(fieldname)
+        if kept is None:
+            column = reader.column_reader(fieldname, translate=False) if self.size else []
+            values = [column[docnum] for docnum in range(self.size)]
+            kept = (sorted(range(self.size), key=lambda docnum: -values[docnum]), values)  # stable: by number within a value
+            with self._lock:
+                self._orders[fieldname] = kept
+        return kept
 
     def live(self, reader) -> int:
         """The bitmap of the segment's documents that ``reader`` does not see as deleted."""
@@ -322,6 +341,21 @@ class _Leaf(NamedTuple):
         for term in self.reader.expand_prefix(fieldname, prefix):
             found |= _postings_bits(self.reader, fieldname, term, self.kept.size)
         return found
+
+    def by_value(self, fieldname, matched):
+        """(−value, number in the searcher) of the segment's documents in ``matched``, by ``fieldname``
+        descending, then by number: a few are sorted, many are found along the segment's kept order."""
+        local = (matched >> self.offset) & ((1 << self.kept.size) - 1)
+        if not local:
+            return
+        order, values = self.kept.sort_order(self.reader, fieldname)
+        if local.bit_count() * WALK_SHARE < self.kept.size:
+            docnums = sorted(_docnums(local), key=lambda docnum: -values[docnum])
+        else:
+            data = local.to_bytes(self.kept.size // 8 + 1, "little")
+            docnums = (docnum for docnum in order if data[docnum >> 3] >> (docnum & 7) & 1)
+        for docnum in docnums:
+            yield -values[docnum], self.offset + docnum
 
     def holding_terms(self, fieldname, chain, within) -> int:
         """The documents of ``within`` holding every term of ``chain``, anywhere in ``fieldname``."""
@@ -404,6 +438,21 @@ def _ranked_page(levels, start, stop) -> list[tuple[int, float]]:
         if seen + count > start:
             page += [(docnum, score) for docnum in islice(_docnums(bits), max(0, start - seen), stop - seen)]
         seen += count
+        if seen >= stop:
+            break
+    return page
+
+
+def _sorted_page(by_value, levels, start, stop) -> list[tuple[int, float]]:
+    """(docnum, score) from ``start`` to ``stop`` of the documents ``by_value`` yields as (−value, docnum),
+    those of equal value by relevance (their order in ``levels``)."""
+    page, seen = [], 0
+    for _, group in groupby(by_value, key=itemgetter(0)):
+        docnums = [docnum for _, docnum in group]
+        if seen + len(docnums) > start:
+            among = _bitmap(docnums, docnums[-1] + 1)
+            page += _ranked_page([(score, bits & among) for score, bits in levels], max(0, start - seen), stop - seen)
+        seen += len(docnums)
         if seen >= stop:
             break
     return page
@@ -609,7 +658,8 @@ class WhooshIndex:
             if sort == "relevance":
                 ranked = _ranked_page(levels, start, stop)
             else:
-                ranked = self._sorted_page(searcher, levels, SORT_FIELDS[sort], start, stop)
+                by_value = heapq.merge(*(leaf.by_value(SORT_FIELDS[sort], matched) for leaf in self._leaves(searcher)))
+                ranked = _sorted_page(by_value, levels, start, stop)
             terms = {term for part in parts for term in (*part.phrase, part.word) if term}
             hits = []
             for docnum, score in ranked:
@@ -625,19 +675,6 @@ class WhooshIndex:
             for name in facets
         }
         return Results(matched.bit_count(), hits, facet_counts)
-
-    @staticmethod
-    def _sorted_page(searcher, levels, fieldname, start, stop) -> list[tuple[int, float]]:
-        """(docnum, relevance) from ``start`` to ``stop`` of the documents in ``levels``, by ``fieldname``
-        descending (documents without a value last), then by relevance."""
-        relevance = {docnum: score for score, bits in levels for docnum in _docnums(bits)}
-        values = {}
-        for leaf_searcher, offset in searcher.leaf_searchers():
-            column = leaf_searcher.reader().column_reader(fieldname, translate=False)
-            end = offset + leaf_searcher.reader().doc_count_all()
-            values.update((docnum, column[docnum - offset]) for docnum in relevance if offset <= docnum < end)
-        order = sorted(relevance, key=lambda docnum: (-values[docnum], -relevance[docnum], docnum))
-        return [(docnum, relevance[docnum]) for docnum in order[start:stop]]
 
     def suggest(self, prefix, *, allowed, limit=8):
         """Titles for a search box as the user types ``prefix``: titles containing its Chinese
