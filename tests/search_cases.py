@@ -85,6 +85,17 @@ class SearchCases:
         ])
         assert [hit.id for hit in search_index.search("勾股定理", allowed=["public"]).hits] == ["2", "1"]
 
+    def test_equal_matches_rank_shorter_titles_first(self, open_index):
+        search_index = open_index()
+        search_index.add_or_update([
+            {"id": 1, "visible_to": "public", "title": "八年级数学勾股定理复习课课件"},
+            {"id": 2, "visible_to": "public", "title": "勾股定理"},
+            {"id": 3, "visible_to": "public", "title": "复习", "description": "勾股定理"},
+        ])
+        hits = search_index.search("勾股定理", allowed=["public"]).hits
+        assert [hit.id for hit in hits] == ["2", "1", "3"]
+        assert hits[0].score > hits[1].score > hits[2].score
+
     def test_visibility(self, index):
         assert ids(index.search("绝密暗号", allowed=["public", "school:1"])) == []
         assert ids(index.search("绝密暗号", allowed=["public", "school:2"])) == [5]

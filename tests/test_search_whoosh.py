@@ -155,18 +155,6 @@ def test_every_part_of_a_query_must_stand_whole_in_one_text(open_index):
     assert found("三年 年级") == ["1", "2"]
 
 
-def test_equal_matches_rank_shorter_titles_first(open_index):
-    search_index = open_index()
-    search_index.add_or_update([
-        {"id": 1, "visible_to": "public", "title": "八年级数学勾股定理复习课课件"},
-        {"id": 2, "visible_to": "public", "title": "勾股定理"},
-        {"id": 3, "visible_to": "public", "title": "复习", "description": "勾股定理"},
-    ])
-    hits = search_index.search("勾股定理", allowed=["public"]).hits
-    assert [hit.id for hit in hits] == ["2", "1", "3"]
-    assert hits[0].score > hits[1].score > hits[2].score
-
-
 @pytest.mark.parametrize("walk_share", [1, 10**6])  # sorting by views: along the kept order, or the matches sorted
 def test_phrases_match_exactly_across_segments_updates_and_deletions(open_index, monkeypatch, walk_share):
     """Every quoted phrase finds exactly the documents whose title or description contains it, sorted by

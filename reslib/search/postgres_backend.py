@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    case,
     cast,
     func,
     literal,
@@ -134,10 +135,13 @@ def _meets(part, tsv):
     return or_(condition, _pinyin_prefix(part.pinyin)) if part.pinyin else condition
 
 
-def _rank(parts, tsv):
-    """ts_rank of ``tsv`` against every phrase and whole word of ``parts``."""
-    alternatives = [f"({_phrase(part)})" for part in parts] + [_lexeme(part.word) for part in parts if part.word]
-    return func.ts_rank(tsv, _tsquery(" | ".join(alternatives)))
+def _relevance(parts):
+    """SQL score as ``WhooshIndex.search`` ranks: TITLE_BOOST for each part the title meets, 1 for each part
+    found as a whole word, and under 1 more the shorter the title (in lexemes)."""
+    in_title = [case((_meets(part, _doc.title_tsv), TITLE_BOOST), else_=0.0) for part in parts]
+    as_word = [case((_doc.content_tsv.bool_op("@@")(_tsquery(_lexeme(part.word))), 1.0), else_=0.0)
+               for part in parts if part.word]
+    return sum([*in_title, *as_word], literal(0.0)) + 1.0 / (1 + func.length(_doc.title_tsv))
 
 
 def _visible(allowed):
@@ -211,7 +215,7 @@ class PostgresIndex:
         parts = segment.query_terms(q)
         where = [_visible(allowed), *_filters(filters), *(_meets(part, _doc.content_tsv) for part in parts)]
         if parts:
-            score = _rank(parts, _doc.content_tsv) + TITLE_BOOST * _rank(parts, _doc.title_tsv)
+            score = _relevance(parts)
         else:
             score = literal(0.0)
         if sort == "relevance":
@@ -252,7 +256,7 @@ class PostgresIndex:
 
     def suggest(self, prefix, *, allowed, limit=8):
         """As ``WhooshIndex.suggest``: titles containing the Chinese text of ``prefix``, with its
-        last Latin word (or pinyin) read as the start of a word."""
+        last Latin word (or pinyin) read as the start of a word; shorter titles first."""
         parts = segment.query_terms(prefix)
         if not parts:
             return []
@@ -267,7 +271,7 @@ class PostgresIndex:
         query = (
             select(_doc.title)
             .where(_visible(allowed), *conditions)
-            .order_by(_rank(parts, _doc.title_tsv).desc(), _doc.id)
+            .order_by(func.length(_doc.title_tsv), _doc.id)
             .limit(limit * 4)
         )
         with self._engine.connect() as connection:
