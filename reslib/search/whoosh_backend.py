@@ -574,7 +574,7 @@ class WhooshIndex:
         with self._lock:
             self._idle.extend(renewed)
         with self._searcher() as searcher:
-            self._masks(searcher)  # read once for the index's segments, shared by every searcher over them
+            self._masks(self._leaves(searcher))  # read once for the index's segments, shared by every searcher over them
 
     def _leaves(self, searcher) -> list[_Leaf]:
         """The searcher's segments, each with its _Segment, read once for each new segment and dropped once
@@ -600,11 +600,10 @@ class WhooshIndex:
                     del self._segments[segment_id]
         return leaves
 
-    def _masks(self, searcher):
+    def _masks(self, leaves):
         """{field: {value: bit mask of the searcher's document numbers holding it}} for MASKED_FIELDS and
-        TITLE_LENGTH, combined from its segments' masks. The combination is kept for the searchers over the
+        TITLE_LENGTH, combined from the ``leaves``' masks. The combination is kept for the searchers over the
         same segments (a deleted document stays in the masks; searches mask it out)."""
-        leaves = self._leaves(searcher)
         key = tuple((id(leaf.kept), leaf.offset) for leaf in leaves)
         with self._lock:
             combined_key, masks = self._combined_masks
@@ -640,10 +639,11 @@ class WhooshIndex:
         words = [part for part in parts if part.word]
         start, stop = (page - 1) * per_page, page * per_page
         with self._searcher() as searcher:
-            masks = self._masks(searcher)
+            leaves = self._leaves(searcher)
+            masks = self._masks(leaves)
             allow = self._allowed(masks, filters, allowed)
             matched, in_title, as_word = 0, [0] * len(parts), [0] * len(words)
-            for leaf in self._leaves(searcher):
+            for leaf in leaves:
                 found = leaf.meeting("content", parts, (allow >> leaf.offset) & leaf.kept.live(leaf.reader))
                 if not found:
                     continue
@@ -658,7 +658,7 @@ class WhooshIndex:
             if sort == "relevance":
                 ranked = _ranked_page(levels, start, stop)
             else:
-                by_value = heapq.merge(*(leaf.by_value(SORT_FIELDS[sort], matched) for leaf in self._leaves(searcher)))
+                by_value = heapq.merge(*(leaf.by_value(SORT_FIELDS[sort], matched) for leaf in leaves))
                 ranked = _sorted_page(by_value, levels, start, stop)
             terms = {term for part in parts for term in (*part.phrase, part.word) if term}
             hits = []
@@ -685,10 +685,11 @@ class WhooshIndex:
         *complete, last = parts
         typed = last.pinyin or (len(last.phrase) == 1 and last.phrase[0].isascii())
         with self._searcher() as searcher:
-            masks = self._masks(searcher)
+            leaves = self._leaves(searcher)
+            masks = self._masks(leaves)
             allow = self._allowed(masks, None, allowed)
             matched = 0
-            for leaf in self._leaves(searcher):
+            for leaf in leaves:
                 found = leaf.meeting("title", complete, (allow >> leaf.offset) & leaf.kept.live(leaf.reader))
                 if typed:
                     found &= leaf.prefix_bits("title", last.phrase[0]) | (
