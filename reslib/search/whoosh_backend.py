@@ -22,6 +22,7 @@ is a handful of levels (parts found in the title, parts found as whole words, ti
 import heapq
 import re
 import threading
+from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -304,15 +305,17 @@ class _Segment:
                     self._terms.popitem(last=False)
         return bits
 
-    def sort_order(self, reader, fieldname) -> tuple[list[int], list[int]]:
+    def sort_order(self, reader, fieldname) -> tuple[array, array]:
         """(the documents by ``fieldname`` descending, then by number; each document's value), read on the
         first sort by the field. The values are the column's sortable integers, 0 for none."""
         with self._lock:
             kept = self._orders.get(fieldname)
         if kept is None:
             column = reader.column_reader(fieldname, translate=False) if self.size else []
-            values = [column[docnum] for docnum in range(self.size)]
-            kept = (sorted(range(self.size), key=lambda docnum: -values[docnum]), values)  # stable: by number within a value
+            # Arrays, not lists: about 1.2 MB a field per 100,000 documents instead of 7.
+            values = array("Q", (column[docnum] for docnum in range(self.size)))
+            order = array("I", sorted(range(self.size), key=lambda docnum: -values[docnum]))  # stable: by number within a value
+            kept = (order, values)
             with self._lock:
                 self._orders[fieldname] = kept
         return kept
