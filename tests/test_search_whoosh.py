@@ -38,8 +38,12 @@ def test_merging_leaves_one_segment(open_index):
     for first in range(0, len(CORPUS), 2):
         search_index.add_or_update(CORPUS[first:first + 2])
     assert len(search_index._ix._segments()) == 3
+    search_index.search("勾股", allowed=EVERYONE)  # keeps what it read of the three segments
     assert search_index.merge() is True
     assert len(search_index._ix._segments()) == 1
+    assert search_index.search("勾股", allowed=EVERYONE).total == 4
+    # what was kept of the segments merged away is dropped
+    assert set(search_index._segments) == {segment.segment_id() for segment in search_index._ix._segments()}
 
 
 def test_a_write_larger_than_a_chunk_replaces_every_earlier_version(open_index, monkeypatch):

@@ -276,12 +276,19 @@ def _segment_masks(reader):
     return masks
 
 
+def _segment_id(reader):
+    """The id of the segment ``reader`` reads; None for an empty index's reader, which has nothing to keep."""
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    return segment.segment_id() if segment is not None else None
+
+
 class _Segment:
     """What the searches of one segment reuse, shared by every searcher and thread: its value masks and the
     bitmaps of its common terms. A segment never changes once written (a write adds segments or merges them
     into new ones); only its deletions grow, which ``live`` reads from the searcher's own reader."""
 
     def __init__(self, reader):
+        self.segment_id = _segment_id(reader)
         self.size = reader.doc_count_all()
         self.masks = _segment_masks(reader)
         self._terms = OrderedDict()  # (field, term) → bitmap, least recently used first
@@ -290,13 +297,16 @@ class _Segment:
         self._lock = threading.Lock()
 
     def term_bits(self, reader, fieldname, term) -> int:
-        """The documents holding ``term``; kept when the term is common, since reading its postings is what costs."""
+        """The documents holding ``term`` (none where the segment lacks it); kept when the term is common,
+        since reading its postings is what costs."""
         key = (fieldname, term)
         with self._lock:
             bits = self._terms.get(key)
             if bits is not None:
                 self._terms.move_to_end(key)
                 return bits
+        if key not in reader:
+            return 0
         bits = _postings_bits(reader, fieldname, term, self.size)
         if reader.doc_frequency(fieldname, term) >= self.size * COMMON_TERM_SHARE:
             with self._lock:
@@ -339,6 +349,16 @@ class _Leaf(NamedTuple):
     offset: int
     kept: _Segment
 
+    def visible(self, allow: int) -> int:
+        """The segment's documents that the searcher's ``allow`` mask holds and that are not deleted."""
+        return (allow >> self.offset) & self.kept.live(self.reader)
+
+    def pinyin_bits(self, parts) -> dict:
+        """{part: the documents with a title pinyin key (full or initials) starting with its letters} for
+        the parts that may be pinyin."""
+        return {part: self.prefix_bits(PINYIN_FIELDS[0], part.pinyin) | self.prefix_bits(PINYIN_FIELDS[1], part.pinyin)
+                for part in parts if part.pinyin}
+
     def prefix_bits(self, fieldname, prefix) -> int:
         found = 0
         for term in self.reader.expand_prefix(fieldname, prefix):
@@ -363,8 +383,6 @@ class _Leaf(NamedTuple):
     def holding_terms(self, fieldname, chain, within) -> int:
         """The documents of ``within`` holding every term of ``chain``, anywhere in ``fieldname``."""
         reader = self.reader
-        if any((fieldname, term) not in reader for term in chain):
-            return 0
         for term in sorted(set(chain), key=lambda term: reader.doc_frequency(fieldname, term)):
             within &= self.kept.term_bits(reader, fieldname, term)
             if not within:
@@ -378,8 +396,7 @@ class _Leaf(NamedTuple):
         if len(chain) < 2 or not candidates:
             return candidates
         whole = _joined(chain)
-        sure = candidates & self.kept.term_bits(self.reader, fieldname, whole) if (
-            whole and (fieldname, whole) in self.reader) else 0
+        sure = candidates & self.kept.term_bits(self.reader, fieldname, whole) if whole else 0
         unsure = candidates & ~sure
         if not unsure:
             return sure
@@ -399,13 +416,10 @@ class _Leaf(NamedTuple):
                 held.append(docnum)
         return sure | _bitmap(held, self.kept.size)
 
-    def meeting(self, fieldname, parts, within) -> int:
-        """The documents of ``within`` meeting every part in ``fieldname``; a part with a pinyin reading
-        also by a prefix of the title's pinyin keys. Every part's terms narrow the documents before any
+    def meeting(self, fieldname, parts, within, by_pinyin) -> int:
+        """The documents of ``within`` meeting every part in ``fieldname``, or, for a part that may be pinyin,
+        in ``by_pinyin`` (see ``pinyin_bits``). Every part's terms narrow the documents before any
         positions are read."""
-        by_pinyin = {part: within & (self.prefix_bits(PINYIN_FIELDS[0], part.pinyin)
-                                     | self.prefix_bits(PINYIN_FIELDS[1], part.pinyin))
-                     for part in parts if part.pinyin}
         for part in parts:
             within &= self.holding_terms(fieldname, part.phrase, within) | by_pinyin.get(part, 0)
         for part in parts:
@@ -580,34 +594,29 @@ class WhooshIndex:
             self._masks(self._leaves(searcher))  # read once for the index's segments, shared by every searcher over them
 
     def _leaves(self, searcher) -> list[_Leaf]:
-        """The searcher's segments, each with its _Segment, read once for each new segment and dropped once
-        the index no longer has it (merged away)."""
-        leaves = []
+        """The searcher's segments, each with its _Segment, read once for each new segment. Those the index
+        merged away are dropped when a new one appears (a merge writes one), by a searcher of the index as it
+        is now; a searcher that is not keeps its own without dropping any."""
+        leaves, new = [], False
         for leaf_searcher, offset in searcher.leaf_searchers():
             reader = leaf_searcher.reader()
-            segment = reader.segment() if hasattr(reader, "segment") else None
-            if segment is None:  # an empty index's reader: nothing to keep
-                leaves.append(_Leaf(reader, offset, _Segment(reader)))
-                continue
             with self._lock:
-                kept = self._segments.get(segment.segment_id())
+                kept = self._segments.get(_segment_id(reader))
             if kept is None:
-                kept = _Segment(reader)
+                kept, new = _Segment(reader), True
             leaves.append(_Leaf(reader, offset, kept))
+        if new:
+            current = {leaf.kept.segment_id: leaf.kept for leaf in leaves if leaf.kept.segment_id is not None}
+            latest = searcher.reader().generation() == self._ix.latest_generation()
             with self._lock:
-                self._segments[segment.segment_id()] = kept
-        if searcher.reader().generation() == self._ix.latest_generation():
-            ids = {leaf.reader.segment().segment_id() for leaf in leaves if hasattr(leaf.reader, "segment")}
-            with self._lock:
-                for segment_id in set(self._segments) - ids:
-                    del self._segments[segment_id]
+                self._segments = current if latest else {**self._segments, **current}
         return leaves
 
     def _masks(self, leaves):
         """{field: {value: bit mask of the searcher's document numbers holding it}} for MASKED_FIELDS and
         TITLE_LENGTH, combined from the ``leaves``' masks. The combination is kept for the searchers over the
         same segments (a deleted document stays in the masks; searches mask it out)."""
-        key = tuple((id(leaf.kept), leaf.offset) for leaf in leaves)
+        key = tuple((leaf.kept, leaf.offset) for leaf in leaves)  # the _Segments themselves: an id() could be reused
         with self._lock:
             combined_key, masks = self._combined_masks
         if combined_key == key and masks is not None:
@@ -636,8 +645,8 @@ class WhooshIndex:
         no words) that carry one of the ``allowed`` visibility tokens ("public",
         "school:<id>") and every filter value (a list means any of its values).
 
-        Relevance ranks the documents meeting the most parts of the query in their title first (each
-        TITLE_BOOST times a part found as a whole word anywhere), then shorter titles."""
+        Relevance: parts found in the title (each worth TITLE_BOOST), parts found as whole words (each 1),
+        then shorter titles (see ``_relevance_levels``)."""
         parts = segment.query_terms(q)
         words = [part for part in parts if part.word]
         start, stop = (page - 1) * per_page, page * per_page
@@ -647,16 +656,15 @@ class WhooshIndex:
             allow = self._allowed(masks, filters, allowed)
             matched, in_title, as_word = 0, [0] * len(parts), [0] * len(words)
             for leaf in leaves:
-                found = leaf.meeting("content", parts, (allow >> leaf.offset) & leaf.kept.live(leaf.reader))
+                by_pinyin = leaf.pinyin_bits(parts)
+                found = leaf.meeting("content", parts, leaf.visible(allow), by_pinyin)
                 if not found:
                     continue
                 matched |= found << leaf.offset
                 for i, part in enumerate(parts):
-                    in_title[i] |= leaf.meeting("title", [part], found) << leaf.offset
+                    in_title[i] |= leaf.meeting("title", [part], found, by_pinyin) << leaf.offset
                 for i, part in enumerate(words):
-                    in_word = found & leaf.kept.term_bits(leaf.reader, "content", part.word) if (
-                        "content", part.word) in leaf.reader else 0
-                    as_word[i] |= in_word << leaf.offset
+                    as_word[i] |= (found & leaf.kept.term_bits(leaf.reader, "content", part.word)) << leaf.offset
             levels = _relevance_levels(matched, in_title, as_word, masks[TITLE_LENGTH]) if parts else [(0.0, matched)]
             if sort == "relevance":
                 ranked = _ranked_page(levels, start, stop)
@@ -693,13 +701,12 @@ class WhooshIndex:
             allow = self._allowed(masks, None, allowed)
             matched = 0
             for leaf in leaves:
-                found = leaf.meeting("title", complete, (allow >> leaf.offset) & leaf.kept.live(leaf.reader))
+                by_pinyin = leaf.pinyin_bits(parts)
+                found = leaf.meeting("title", complete, leaf.visible(allow), by_pinyin)
                 if typed:
-                    found &= leaf.prefix_bits("title", last.phrase[0]) | (
-                        leaf.prefix_bits(PINYIN_FIELDS[0], last.pinyin) | leaf.prefix_bits(PINYIN_FIELDS[1], last.pinyin)
-                        if last.pinyin else 0)
+                    found &= leaf.prefix_bits("title", last.phrase[0]) | by_pinyin.get(last, 0)
                 else:
-                    found = leaf.meeting("title", [last], found)
+                    found = leaf.meeting("title", [last], found, by_pinyin)
                 matched |= found << leaf.offset
             shortest_first = [bits for _, bits in sorted(masks[TITLE_LENGTH].items())]
             docnums = islice((docnum for bits in shortest_first for docnum in _docnums(matched & bits)), limit * 4)
