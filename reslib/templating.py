@@ -9,6 +9,7 @@ from flask_babel import get_translations
 from flask_login import current_user
 from markupsafe import Markup
 
+from reslib import form_rendering
 from reslib.permissions import can
 from reslib.plugins import hooks
 from reslib.views import this_url
@@ -35,17 +36,17 @@ def _parsed(code: str) -> Locale:
 
 def _translations():
     # Flask-Babel looks the catalogue up on every call; a page makes dozens, so keep it for the request.
-    if "translations" not in g:
-        g.translations = get_translations()
-    return g.translations
+    translations = g.get("translations")
+    if translations is None:
+        translations = g.translations = get_translations()
+    return translations
 
 
-def template_gettext(string: str) -> str:
-    return _translations().ugettext(string)
-
-
-def template_ngettext(singular: str, plural: str, n: int) -> str:
-    return _translations().ungettext(singular, plural, n)
+def template_gettext(string: str, **variables) -> Markup:
+    # Templates call this as ``_()``. Jinja's new-style wrapper does the same (the catalogue string is markup,
+    # always %-formatted with its variables escaped) but resolves ``gettext`` and passes through the template
+    # context twice on each call, which a page makes dozens of. Every template is HTML.
+    return Markup(_translations().ugettext(string)) % variables
 
 
 def nav_links() -> list[dict]:
@@ -82,8 +83,11 @@ def localtime(value, fmt="%Y-%m-%d %H:%M") -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
-    app.jinja_env.globals.update(nav_links=nav_links, plugin_panels=plugin_panels, page_url=page_url)
+    form_rendering.install()
+    app.jinja_env.globals.update(
+        _=template_gettext, gettext=template_gettext,
+        nav_links=nav_links, plugin_panels=plugin_panels, page_url=page_url,
+    )
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["shown_name"] = shown_name
 

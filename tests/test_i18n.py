@@ -9,6 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import render_template_string, session
 from flask_babel import get_babel
 
 from reslib import national
@@ -124,6 +125,15 @@ def district_data(app) -> set[str]:
     names = {app.config["DISTRICT_NAME"]}
     names |= {school.name for school in School.query.all()} | {unit.name for unit in Unit.query.all()}
     return names | {user.real_name for user in User.query.all()}
+
+
+@pytest.mark.parametrize("language, hello", [("zh_CN", "你好，"), ("en", "Hello, ")])
+def test_template_strings_are_translated_and_escape_what_fills_them(app, language, hello):
+    with app.test_request_context():
+        session["lang"] = language
+        page = render_template_string(
+            "{{ _('你好，%(name)s', name=name) }}|{{ _('完成 %(n)s%%', n=30) }}", name="<b>李雷</b>")
+    assert page == f"{hello}&lt;b&gt;李雷&lt;/b&gt;|完成 30%"
 
 
 def test_chinese_is_the_default(client):
