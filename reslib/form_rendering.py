@@ -6,6 +6,7 @@ measured in-process) and a tenth of the login page. :func:`html_params` writes t
 the same way, and :func:`install` makes WTForms' widgets use it.
 """
 from markupsafe import Markup, escape
+from wtforms import widgets
 from wtforms.widgets import core
 
 wtforms_html_params = core.html_params  # kept so a test can hold ours to WTForms' own output
@@ -26,6 +27,7 @@ def html_params(**kwargs) -> Markup:
 
 
 def install() -> None:
-    # Inputs and buttons call it as a method; textareas, selects and options as the module's function.
-    core.html_params = html_params
+    # Inputs and buttons call it as a method; textareas, selects and options as the module's function;
+    # labels as the package's.
+    core.html_params = widgets.html_params = html_params
     core.Input.html_params = core.Button.html_params = staticmethod(html_params)

@@ -1,7 +1,7 @@
 """Form fields write their HTML attributes exactly as WTForms would, without its slow formatting."""
 import pytest
 from markupsafe import Markup
-from wtforms import Form, SelectField, StringField, TextAreaField
+from wtforms import Form, SelectField, StringField, TextAreaField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import core
 
@@ -29,11 +29,16 @@ class SampleForm(Form):
     subject = SelectField("学科", choices=[SelectChoice("math", "数学"), SelectChoice("chinese", '语文 "部编"')])
 
 
+def rendered(form) -> list[str]:
+    return [str(field(class_="wide")) + str(field.label(class_="title")) for field in form]
+
+
 def test_fields_render_as_they_would_with_wtforms_own_attributes(app, monkeypatch):
-    assert core.html_params is form_rendering.html_params  # the app installed ours
+    assert core.html_params is widgets.html_params is form_rendering.html_params  # the app installed ours
     form = SampleForm(data={"title": '勾股定理 "微课" <1>', "summary": "a & b", "subject": "chinese"})
-    ours = [str(field(class_="wide")) for field in form]
-    monkeypatch.setattr(core, "html_params", form_rendering.wtforms_html_params)
+    ours = rendered(form)
+    for module in (core, widgets):
+        monkeypatch.setattr(module, "html_params", form_rendering.wtforms_html_params)
     for widget in (core.Input, core.Button):
         monkeypatch.setattr(widget, "html_params", staticmethod(form_rendering.wtforms_html_params))
-    assert [str(field(class_="wide")) for field in form] == ours
+    assert rendered(form) == ours
