@@ -13,9 +13,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.common import (BenchError, Figure, LoadResult, bench_seconds, gunicorn, measure_rate,
-                          request)
-from bench.pages import TEACHER, against, hello, log_in, reslib_instance, run_cli
+from bench.common import BenchError, Figure, LoadResult, bench_seconds, gunicorn, request
+from bench.pages import TEACHER, Page, against_hello, log_in, reslib_instance, run_cli
 from bench.sendfile_server import sendfile_server
 
 STUDENT = {"username": "dc02.s1", "password": "Dongchang#2026"}  # an account `reslib demo` creates
@@ -33,23 +32,17 @@ def figures() -> list[Figure]:
     with reslib_instance() as env:  # set up first: it is what most often breaks
         cli = str(Path(sys.executable).parent / "reslib")
         token = run_cli([cli, "users", "token", TEACHER["username"]], env).strip()
-        before = hello()
         with gunicorn("wsgi:app", env=env) as port:
             teacher, student = log_in(port), log_in(port, STUDENT)
-            library = measure_rate(port, "/library", {"Cookie": student})
-            resource = measure_rate(port, _first_resource_page(port, student), {"Cookie": student})
+            pages = against_hello(port, [
+                Page("GET /library (student)", "/library", {"Cookie": student}),
+                Page("GET /resources/<id> (student)", _first_resource_page(port, student), {"Cookie": student}),
+            ])
             resource_id, sha = _upload(port, token, DOWNLOAD_MIB)
             download = _download_figure(port, f"/resources/{resource_id}/download", {"Cookie": teacher},
                                         _blob_path(env, sha))
             upload = _upload_figure(port, token)
-        # As in pages.py: hello-world on both sides of the pages, the faster one is the baseline.
-        baseline = max(before, hello(), key=lambda result: result.rate)
-    return [
-        against(baseline, "GET /library (student)", library),
-        against(baseline, "GET /resources/<id> (student)", resource),
-        download,
-        upload,
-    ]
+    return [*pages, download, upload]
 
 
 def _first_resource_page(port: int, cookie: str) -> str:

@@ -32,6 +32,7 @@ ROUTES = {
     "main.index": ("GET", "/", EVERYONE),
     "main.healthz": ("GET", "/healthz", EVERYONE),
     "auth.login": ("GET", "/login", EVERYONE),
+    "auth.sign_in": ("POST", "/login", EVERYONE),
     "auth.register": ("GET", "/register", EVERYONE),
     "auth.set_language": ("POST", "/language/en", EVERYONE),
     "api.openapi": ("GET", "/api/v1/openapi.json", EVERYONE),

@@ -25,36 +25,44 @@ def _attempted_account() -> str:
     return "login:" + (request.form.get("username") or "").strip().lower()[:64]
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ADDRESS"), methods=["POST"])
-@limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ACCOUNT"), methods=["POST"], key_func=_attempted_account)
+@bp.get("/login")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
-    form = LoginForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.username.data, form.password.data)
-        except ReslibError as exc:
-            flash(exc.message, "error")
-            return render_template("auth/login.html", form=form), exc.status
-        # A fresh session at sign-in: nothing from before the login survives into it.
-        target = safe_next(request.args.get("next"), url_for("main.dashboard"))
-        lang = session.get("lang")
-        session.clear()
-        # A new CSRF secret for the new session, in the cookie set now: the next page need not rewrite it.
-        g.pop("csrf_token", None)
-        generate_csrf()
-        accounts.start_session(user)
-        login_user(user)
-        session.permanent = True
-        session["seen"] = int(time.time())
-        if lang:
-            session["lang"] = lang
-        return redirect(target)
     if request.args.get("timeout"):
         flash(_("长时间未操作，已自动退出，请重新登录。"), "info")
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=LoginForm())
+
+
+# Only attempts are throttled: showing the form is a read, and reads never pass through the limiter.
+@bp.post("/login")
+@limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ADDRESS"))
+@limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ACCOUNT"), key_func=_attempted_account)
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    try:
+        user = accounts.authenticate(form.username.data, form.password.data)
+    except ReslibError as exc:
+        flash(exc.message, "error")
+        return render_template("auth/login.html", form=form), exc.status
+    # A fresh session at sign-in: nothing from before the login survives into it.
+    target = safe_next(request.args.get("next"), url_for("main.dashboard"))
+    lang = session.get("lang")
+    session.clear()
+    # A new CSRF secret for the new session, in the cookie set now: the next page need not rewrite it.
+    g.pop("csrf_token", None)
+    generate_csrf()
+    accounts.start_session(user)
+    login_user(user)
+    session.permanent = True
+    session["seen"] = int(time.time())
+    if lang:
+        session["lang"] = lang
+    return redirect(target)
 
 
 @bp.route("/logout", methods=["POST"])
