@@ -58,16 +58,14 @@ def against_hello(port: int, pages: list[Page]) -> list[Figure]:
                 warmup = page.warmup_seconds if number == 0 else WARMUP_SECONDS
                 rounds[page.name].append(measure_rate(port, page.path, page.headers, warmup))
             hellos.append(hello(hello_port))
+    # Round n lies between hellos[n] and hellos[n + 1].
+    baselines = [max(before, after, key=lambda run: run.rate) for before, after in zip(hellos, hellos[1:])]
     figures = []
     for page in pages:
         results = rounds[page.name]
-        by_ratio = sorted(
-            (against(max(hellos[number], hellos[number + 1], key=lambda run: run.rate), page.name, result,
-                     page.target)
-             for number, result in enumerate(results)),
-            key=lambda figure: figure.ratio,
-        )
-        median = by_ratio[len(by_ratio) // 2]
+        by_ratio = sorted((against(baseline, page.name, result, page.target)
+                           for baseline, result in zip(baselines, results)), key=lambda figure: figure.ratio)
+        median = by_ratio[ROUNDS // 2]
         errors = sum(result.errors for result in results)
         figures.append(replace(median, errors=errors, passed=median.passed and errors == 0))
     return figures

@@ -51,8 +51,7 @@ def sign_in():
         return render_template("auth/login.html", form=form), exc.status
     # A fresh session at sign-in: nothing from before the login survives into it.
     target = safe_next(request.args.get("next"), url_for("main.dashboard"))
-    lang = session.get("lang")
-    session.clear()
+    _fresh_session()
     # A new CSRF secret for the new session, in the cookie set now: the next page need not rewrite it.
     g.pop("csrf_token", None)
     generate_csrf()
@@ -60,9 +59,15 @@ def sign_in():
     login_user(user)
     session.permanent = True
     session["seen"] = int(time.time())
+    return redirect(target)
+
+
+def _fresh_session() -> None:
+    """Empty the session but for the language, which is the browser's choice, not the account's."""
+    lang = session.get("lang")
+    session.clear()
     if lang:
         session["lang"] = lang
-    return redirect(target)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -71,10 +76,7 @@ def logout():
     if ActionForm().validate_on_submit():
         accounts.end_session(current_user)
         logout_user()
-        lang = session.get("lang")
-        session.clear()
-        if lang:  # the language is the browser's choice, not the account's
-            session["lang"] = lang
+        _fresh_session()
         flash(_("已安全退出。"), "info")
     return redirect(url_for("main.index"))
 
