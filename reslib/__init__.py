@@ -59,10 +59,11 @@ def create_app(test_config=None) -> Flask:
     jobs.init_app(app)
     _install_request_guards(app)
 
-    from reslib import cli, errors_views, templating
+    from reslib import assets, cli, errors_views, templating
 
     errors_views.init_app(app)
     templating.init_app(app)
+    assets.init_app(app)
     cli.init_app(app)
     return app
 
