@@ -132,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _install_request_guards(app: Flask) -> None:
     from reslib.services.accounts import end_session
+    from reslib.views import fresh_session
 
     @app.before_request
     def _idle_timeout_and_forced_password_change():
@@ -142,7 +143,7 @@ def _install_request_guards(app: Flask) -> None:
         if now - seen > app.config["IDLE_TIMEOUT_MINUTES"] * 60:
             end_session(current_user)
             logout_user()
-            session.clear()
+            fresh_session()
             return redirect(url_for("auth.login", timeout=1, next=request.full_path if request.method == "GET" else None))
         if now - seen > 60:  # refresh at most once a minute, so most responses set no cookie
             session["seen"] = now

@@ -157,6 +157,17 @@ def test_idle_session_is_signed_out(client, app, district):
     assert client.get("/dashboard").status_code == 302
 
 
+def test_signing_out_for_idleness_keeps_the_language_the_browser_chose(client, app, district):
+    login(client, "teacher.a")
+    with client.session_transaction() as sess:
+        sess["lang"] = "en"
+        sess["seen"] = int(time.time()) - app.config["IDLE_TIMEOUT_MINUTES"] * 60 - 5
+    login_page = client.get("/dashboard", follow_redirects=True).get_data(as_text=True)
+    assert '<html lang="en"' in login_page and "signed out" in login_page
+    with client.session_transaction() as sess:
+        assert sess["lang"] == "en" and "_user_id" not in sess and "seen" not in sess
+
+
 def test_disabling_an_account_ends_its_sessions(client, district):
     login(client, "teacher.a")
     admin = client.application.test_client()

@@ -1,7 +1,7 @@
 """Thin blueprints: parse the request, call a service with the acting user, render."""
 from urllib.parse import urlsplit
 
-from flask import flash, request, url_for
+from flask import flash, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -15,6 +15,14 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def fresh_session() -> None:
+    """Empty the session but for the language, which is the browser's choice, not the account's."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 def raise_if_refused(exc) -> None:

@@ -11,7 +11,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db, limiter
 from reslib.models import School
 from reslib.services import accounts
-from reslib.views import safe_next, show_error
+from reslib.views import fresh_session, safe_next, show_error
 from reslib.views.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm, choices
 
 bp = Blueprint("auth", __name__)
@@ -51,7 +51,7 @@ def sign_in():
         return render_template("auth/login.html", form=form), exc.status
     # A fresh session at sign-in: nothing from before the login survives into it.
     target = safe_next(request.args.get("next"), url_for("main.dashboard"))
-    _fresh_session()
+    fresh_session()
     # A new CSRF secret for the new session, in the cookie set now: the next page need not rewrite it.
     g.pop("csrf_token", None)
     generate_csrf()
@@ -62,21 +62,13 @@ def sign_in():
     return redirect(target)
 
 
-def _fresh_session() -> None:
-    """Empty the session but for the language, which is the browser's choice, not the account's."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-
-
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     if ActionForm().validate_on_submit():
         accounts.end_session(current_user)
         logout_user()
-        _fresh_session()
+        fresh_session()
         flash(_("已安全退出。"), "info")
     return redirect(url_for("main.index"))
 
