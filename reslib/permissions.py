@@ -4,6 +4,7 @@ Each rule answers for an active (verified, not disabled) account; anonymous and 
 accounts may do nothing here. A plugin can refuse through the ``can_access`` hook, never grant.
 """
 from flask import abort
+from werkzeug.local import LocalProxy
 
 from reslib.models import Resource, ReviewAssignment, School, User
 from reslib.models.library import VISIBLE_STATUSES
@@ -163,6 +164,8 @@ RULES = {
 def can(user, action: str, target=None) -> bool:
     if action not in RULES:
         raise KeyError(f"unknown action {action!r}: add it to reslib.permissions.RULES")
+    if isinstance(user, LocalProxy):  # current_user: look the account up once, not on each attribute a rule reads
+        user = user._get_current_object()
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if not RULES[action](user, target):

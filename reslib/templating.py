@@ -51,7 +51,9 @@ def template_gettext(string: str, **variables) -> Markup:
 
 def nav_links() -> list[dict]:
     links = []
-    for batch in hooks().menu_links(user=current_user):
+    # The account itself, not the proxy: every link a hook offers reads its roles, and each read through the
+    # proxy looks the account up again.
+    for batch in hooks().menu_links(user=current_user._get_current_object()):
         links.extend(batch or [])
     links.sort(key=lambda link: link.get("order", 100))
     return [{"label": link["label"], "url": url_for(link["endpoint"]), "endpoint": link["endpoint"]} for link in links]
