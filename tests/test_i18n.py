@@ -183,6 +183,20 @@ def test_the_dashboards_and_lists_work_in_english(client, app, district):
     assert "Rated 5.0 (1 people)" in browser.get("/dashboard").get_data(as_text=True)
 
 
+def test_each_reader_gets_the_card_labels_in_their_own_language(app, district):
+    """The labels of resource cards were drawn once per process, in the language of the first page drawn."""
+    add_resource(district.teacher_b, title="区级库资源")
+    chinese, english = app.test_client(), app.test_client()
+    choose_english(english)
+    for browser in (chinese, english):
+        login(browser, "teacher.a")
+    for path in ("/library", "/dashboard"):
+        assert "浏览 0" in chinese.get(path).get_data(as_text=True), path
+        page = english.get(path).get_data(as_text=True)
+        assert "Views 0" in page and "浏览" not in page and "暂无评分" not in page, path
+        assert "浏览 0" in chinese.get(path).get_data(as_text=True), path
+
+
 def test_an_unknown_language_is_ignored(client):
     client.post("/language/xx", data={"csrf_token": csrf_token(client, "/")})
     assert '<html lang="zh-CN"' in client.get("/login").get_data(as_text=True)
