@@ -136,11 +136,12 @@ def test_template_strings_are_translated_and_escape_what_fills_them(app, languag
     assert page == f"{hello}&lt;b&gt;李雷&lt;/b&gt;|完成 30%"
 
 
-def test_chinese_is_the_default(client):
+def test_chinese_is_the_default(client, app):
     page = client.get("/login").get_data(as_text=True)
     assert '<html lang="zh-CN"' in page
     assert "登录" in page
     assert "Sign in" not in page
+    assert f"{app.config['DISTRICT_NAME']}数字化教学资源库</title>" in page
 
 
 def test_choosing_english_shows_the_pages_in_english(client, app):
@@ -149,6 +150,8 @@ def test_choosing_english_shows_the_pages_in_english(client, app):
     assert '<html lang="en"' in page
     assert "Sign in" in page and "登录" not in page
     assert ">中文</button>" in page  # and the way back
+    assert f"{app.config['DISTRICT_NAME']} Digital Teaching Resource Library</title>" in page
+    assert f"<h1>{app.config['DISTRICT_NAME']} Digital Teaching Resource Library</h1>" in client.get("/").get_data(as_text=True)
     for path in ("/", "/login", "/register"):
         assert untranslated(client.get(path).get_data(as_text=True), district_data(app)) == [], path
 
