@@ -69,4 +69,5 @@ def quotas():
                   else _("名额没有变化。"), "success")
             return redirect(url_for(".quotas", year=year))
     return render_template("sync_provincial/quotas.html", table=table, form=form, typed=typed,
-                           bad_cells=bad_cells, cell_name=cell_name)
+                           bad_cells=bad_cells, cell_name=cell_name,
+                           min_year=service.MIN_YEAR, max_year=service.MAX_YEAR)

@@ -161,6 +161,15 @@ def test_a_year_outside_the_range_is_explained(client, district, units):
     assert "年份应在 2000 到 2100 之间" in response.get_data(as_text=True)
 
 
+def test_the_year_links_stop_at_the_years_the_page_accepts(client, district, units):
+    login(client, "admin")
+    for year, gone, kept in ((service.MIN_YEAR, "上一年", "下一年"), (service.MAX_YEAR, "下一年", "上一年")):
+        page = client.get(f"/provincial/quotas?year={year}").get_data(as_text=True)
+        assert gone not in page and kept in page, year
+        for linked in re.findall(r'href="/provincial/quotas\?year=(\d+)"', page):
+            assert client.get(f"/provincial/quotas?year={linked}").status_code == 200
+
+
 def test_posting_the_form_saves_the_grid_and_shows_the_totals(client, district, units):
     east, west = units["东城片区"], units["西城片区"]
     login(client, "admin")
