@@ -1,6 +1,7 @@
 """Messages made where no one reads them (the worker's findings and failures, stored) and shown later in the
 reader's language: the catalogue's message is kept apart from its values, and translated where it is shown."""
-from flask_babel import gettext
+from flask import current_app
+from flask_babel import force_locale, gettext
 
 
 def N_(message: str) -> str:
@@ -14,3 +15,10 @@ def translated(message: str, values=()) -> str:
     and stays as it is."""
     values = {name: gettext(value) if isinstance(value, str) and value else value for name, value in dict(values).items()}
     return gettext(message, **values)
+
+
+def in_district_language():
+    """Context for text written into the records (audit details, the review history): in the district's language,
+    whichever language the person acting reads. A record then reads the same to everyone who opens it later, and
+    a Chinese teacher never finds an English note because an admin happened to work in English."""
+    return force_locale(current_app.config["BABEL_DEFAULT_LOCALE"])

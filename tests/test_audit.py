@@ -1,13 +1,14 @@
 """The audit log: what is recorded, who may read it, and that nobody can change it."""
 import pytest
 from flask_migrate import upgrade
+from flask import session
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from reslib.extensions import db
 from reslib.models import AuditEvent
 from reslib.models import AppendOnlyViolation
-from reslib.testing import login, make_test_app, post_form, running
+from reslib.testing import csrf_token, login, make_test_app, post_form, running
 
 
 def test_admin_actions_are_recorded_with_actor_address_and_result(client, district):
@@ -49,6 +50,36 @@ def test_review_steps_are_recorded_in_words(district):
     review.school_decision(district.admin_a, resource, "approve", "同意入校本库")
     detail = db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "review.approve"))
     assert detail == "待学校审核→已入校本库 同意入校本库"
+
+
+def test_records_are_written_in_the_districts_language_whatever_the_actor_reads(app, client, district):
+    """An admin working in English, a failed sign-in on the English login page: the log and the review history
+    read the same to every later reader, in the district's language."""
+    from reslib.models import ReviewDecision
+    from reslib.services import review
+    from reslib.testing import ready_resource, second_reviewer, to_district_review
+
+    client.post("/language/en", data={"csrf_token": csrf_token(client, "/")})
+    assert client.post("/login", data={"csrf_token": csrf_token(client), "username": "admin",
+                                       "password": "wrong"}).status_code == 401
+    login(client, "admin")
+    post_form(client, f"/admin/accounts/{district.teacher_a.id}/roles", {"roles": ["teacher", "reviewer"]})
+    client.get(f"/admin/accounts/export?school_id={district.school_a.id}")
+    resource = ready_resource(district.teacher_a)
+    to_district_review(district, resource)
+    with app.test_request_context():
+        session["lang"] = "en"
+        review.assign_panel(district.district_admin, resource, [district.reviewer.id, second_reviewer(district).id])
+        review.score(district.reviewer, resource, {"导向正确": 18, "科学规范": 18, "教学价值": 27, "技术质量": 18,
+                                                   "版权合规": 9}, "设计合理")
+    details = {e.action: e.detail for e in db.session.scalars(select(AuditEvent))}
+    assert details["login.failed"] == "连续第 1 次失败"
+    assert details["account.roles_changed"] == "教师 → 教师、评审专家"
+    assert details["personal_data.exported"].startswith("账号名单 Excel，")
+    assert details["review.assign_panel"].startswith("区级评审中→区级评审中 评审专家：")
+    assert details["review.score"] == "90（导向正确 18，科学规范 18，教学价值 27，技术质量 18，版权合规 9）设计合理"
+    note = db.session.scalar(select(ReviewDecision.comment).where(ReviewDecision.action == "assign_panel"))
+    assert note.startswith("评审专家：") and "评分截止" in note
 
 
 def test_audit_page_filters_by_action(client, district):

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from plugins.awards.models import STATUSES, Competition
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.messages import in_district_language
 from reslib.permissions import can
 from reslib.services import audit
 
@@ -138,7 +139,8 @@ def set_status(actor, competition: Competition, status: str) -> Competition:
                             new=str(STATUSES[status])), field="status", code="invalid_transition", status=409)
     old = competition.status
     competition.status = status
-    audit.record("awards.competition_status", actor=actor, target=competition, detail=f"{STATUSES[old]} → {STATUSES[status]}")
+    with in_district_language():
+        audit.record("awards.competition_status", actor=actor, target=competition, detail=f"{STATUSES[old]} → {STATUSES[status]}")
     db.session.commit()
     return competition
 

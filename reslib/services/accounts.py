@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.messages import in_district_language
 from reslib.models import ROLES, ApiToken, LoginSession, RosterEntry, School, User, UserRole, utcnow
 from reslib.models.accounts import SCHOOL_ROLES, SELF_REGISTER_ROLES
 from reslib.models.base import get_by_id, hold_status
@@ -117,7 +118,8 @@ def register(*, username, password, real_name, role, school_id, identifier, id_n
     matched = _roster_match(user)
     if matched:
         mark_verified(user, None)
-        audit.record("account.verified", target=user, school_id=school.id, detail=_("与学校花名册一致，自动通过"))
+        with in_district_language():
+            audit.record("account.verified", target=user, school_id=school.id, detail=_("与学校花名册一致，自动通过"))
     db.session.commit()
     hooks().account_changed(user=user, change="registered", actor=None)
     if matched:
@@ -146,7 +148,8 @@ def create_user(*, username, password, real_name, roles, school_name=None, ident
     user.set_roles(roles)
     mark_verified(user, actor)
     db.session.add(user)
-    audit.record("account.created", actor=actor, target=user, detail="、".join(user.role_labels))
+    with in_district_language():
+        audit.record("account.created", actor=actor, target=user, detail="、".join(user.role_labels))
     db.session.commit()
     hooks().account_changed(user=user, change="verified", actor=actor)
     return user
@@ -169,16 +172,19 @@ def authenticate(username: str, password: str) -> User:
     if user is None:
         # Spend the same time as a real check so response times do not reveal unknown names.
         check_password_hash(_dummy_hash(), password or "")
-        audit.record("login.failed", target=f"account:{(username or '')[:40]}", result="denied", detail=_("没有这个用户名"))
+        with in_district_language():
+            audit.record("login.failed", target=f"account:{(username or '')[:40]}", result="denied", detail=_("没有这个用户名"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if user.is_locked(now):
-        audit.record("login.failed", target=user, result="denied", detail=_("账号已锁定"))
+        with in_district_language():
+            audit.record("login.failed", target=user, result="denied", detail=_("账号已锁定"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if not check_password_hash(user.password_hash, password or ""):
         user.failed_logins += 1
-        audit.record("login.failed", target=user, result="denied", detail=_("连续第 %(n)s 次失败", n=user.failed_logins))
+        with in_district_language():
+            audit.record("login.failed", target=user, result="denied", detail=_("连续第 %(n)s 次失败", n=user.failed_logins))
         if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
             user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
             user.failed_logins = 0
@@ -186,7 +192,8 @@ def authenticate(username: str, password: str) -> User:
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if user.status != "active":
-        audit.record("login.refused", target=user, result="denied", detail=user.status_label)
+        with in_district_language():
+            audit.record("login.refused", target=user, result="denied", detail=user.status_label)
         db.session.commit()
         messages = {
             "pending": _("账号正在等待学校管理员审核，审核通过后即可登录。"),
@@ -340,9 +347,10 @@ def set_roles(actor: User, user: User, roles) -> None:
         raise ReslibError(_("学生、教师和学校管理员必须属于一所学校"), field="roles")
     if user.id == actor.id and "district_admin" not in roles:
         raise ReslibError(_("不能取消自己的区管理员角色"), field="roles")
-    before = "、".join(user.role_labels)
-    user.set_roles(roles)
-    audit.record("account.roles_changed", actor=actor, target=user, detail=f"{before} → {'、'.join(user.role_labels)}")
+    with in_district_language():
+        before = "、".join(user.role_labels)
+        user.set_roles(roles)
+        audit.record("account.roles_changed", actor=actor, target=user, detail=f"{before} → {'、'.join(user.role_labels)}")
     db.session.commit()
     hooks().account_changed(user=user, change="roles_changed", actor=actor)
 
@@ -407,8 +415,9 @@ def export_school_accounts(actor: User, school: School) -> bytes:
         for u in users
     ]
     header = [_("姓名"), _("用户名"), _("角色"), _("学号/工号"), _("身份证号（已脱敏）"), _("状态")]
-    audit.record("personal_data.exported", actor=actor, target=f"school:{school.id}", school_id=school.id,
-                 detail=_("账号名单 Excel，%(n)s 人", n=len(rows)))
+    with in_district_language():
+        audit.record("personal_data.exported", actor=actor, target=f"school:{school.id}", school_id=school.id,
+                     detail=_("账号名单 Excel，%(n)s 人", n=len(rows)))
     db.session.commit()
     return xlsx_bytes(school.name, header, rows)
 

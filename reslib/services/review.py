@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.messages import in_district_language
 from reslib.models import Resource, ReviewAssignment, ReviewDecision, User, UserRole
 from reslib.models.base import as_id, utcnow
 from reslib.models.library import GRADES, STATUSES
@@ -123,8 +124,9 @@ def assign_panel(admin, resource: Resource, reviewer_ids, due=None) -> None:
         if assignment.scored_at is None:
             assignment.due = due
     resource.review_due = due
-    names = _("、").join(r.real_name for r in added) or _("（无新增）")
-    comment = _("评审专家：%(names)s；评分截止 %(due)s", names=names, due=due.isoformat())
+    with in_district_language():  # the review history's note, read by the teacher as much as the district
+        names = _("、").join(r.real_name for r in added) or _("（无新增）")
+        comment = _("评审专家：%(names)s；评分截止 %(due)s", names=names, due=due.isoformat())
     _done(admin, _move(admin, resource, "assign_panel", "district_review", comment))
 
 
@@ -155,8 +157,9 @@ def score(reviewer, resource: Resource, scores: dict, comment: str = "") -> Revi
         assignment.total = sum(values.values())
         assignment.comment = comment
         assignment.scored_at = utcnow()
+        scored = "，".join(f"{criterion} {value:g}" for criterion, value in values.items())
         audit.record("review.score", actor=reviewer, target=resource,
-                     detail=f"{assignment.total:g} {assignment.scores_json} {comment}".strip())
+                     detail=f"{assignment.total:g}（{scored}）{comment}")
     library.changed(resource, "scored", reviewer)
     return assignment
 
@@ -210,9 +213,10 @@ def _move(actor, resource: Resource, action: str, to_status: str, comment: str =
         to_status=to_status, comment=comment,
         field_comments_json=json.dumps(field_comments, ensure_ascii=False) if field_comments else None,
     ))
-    detail = " ".join(filter(None, [f"{STATUSES[resource.status]}→{STATUSES[to_status]}", comment,
-                                    json.dumps(field_comments, ensure_ascii=False) if field_comments else ""]))
-    audit.record(f"review.{action}", actor=actor, target=resource, detail=detail)
+    with in_district_language():
+        detail = " ".join(filter(None, [f"{STATUSES[resource.status]}→{STATUSES[to_status]}", comment,
+                                        json.dumps(field_comments, ensure_ascii=False) if field_comments else ""]))
+        audit.record(f"review.{action}", actor=actor, target=resource, detail=detail)
     if action in ("return", "reject", "withdraw"):
         resource.status_reason = (comment or "；".join(field_comments.values()))[:REASON_MAX]
     elif to_status != resource.status:
