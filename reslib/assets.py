@@ -17,13 +17,7 @@ DIGEST_LENGTH = 12  # hex characters; only the release's own files are told apar
 
 def asset_url(filename: str, endpoint: str = "static") -> str:
     """The URL of a static file of the app (``endpoint`` "static") or a blueprint ("awards.static")."""
-    # Kept per app: within one process a file's URL changes only with the prefix the app is served under.
-    urls = current_app.extensions.setdefault("reslib.asset_urls", {})
-    key = (request.script_root, endpoint, filename)
-    url = urls.get(key)
-    if url is None:
-        url = urls[key] = url_for(endpoint, filename=filename, v=_digest(_folder(endpoint), filename))
-    return url
+    return url_for(endpoint, filename=filename, v=_digest(_folder(endpoint), filename))
 
 
 def _folder(endpoint: str) -> str:
