@@ -8,7 +8,7 @@ from sqlalchemy.exc import DatabaseError
 from reslib.extensions import db
 from reslib.models import AuditEvent
 from reslib.models import AppendOnlyViolation
-from reslib.testing import csrf_token, login, make_test_app, post_form, running
+from reslib.testing import PASSWORD, csrf_token, login, make_test_app, post_form, running
 
 
 def test_admin_actions_are_recorded_with_actor_address_and_result(client, district):
@@ -80,6 +80,38 @@ def test_records_are_written_in_the_districts_language_whatever_the_actor_reads(
     assert details["review.score"] == "90（导向正确 18，科学规范 18，教学价值 27，技术质量 18，版权合规 9）设计合理"
     note = db.session.scalar(select(ReviewDecision.comment).where(ReviewDecision.action == "assign_panel"))
     assert note.startswith("评审专家：") and "评分截止" in note
+
+
+def test_imports_refusals_and_plugin_records_are_written_in_the_districts_language(app, client, district):
+    """The other places that write a record, each done by someone reading English."""
+    from plugins.awards import service as awards
+    from reslib.services import accounts, importer, roster
+    from test_import import csv_bytes, record
+
+    client.post("/language/en", data={"csrf_token": csrf_token(client, "/")})
+    assert client.post("/login", data={"csrf_token": csrf_token(client), "username": "pending.a",
+                                       "password": PASSWORD}).status_code == 403
+    assert client.post("/login", data={"csrf_token": csrf_token(client), "username": "nobody",
+                                       "password": "wrong"}).status_code == 401
+    with app.test_request_context():
+        session["lang"] = "en"
+        pending_name = district.pending_a.real_name
+        roster.import_roster(district.admin_a, district.school_a, "花名册.csv",
+                             f"姓名,学号,身份\n{pending_name},S1999,学生\n".encode())
+        roster.import_schools(district.district_admin, "学校.csv", "学校名称,所属单位,学校代码\n江南小学,江南片区,J01\n".encode())
+        roster.add_school(district.district_admin, "北山中学", "北山片区")
+        accounts.create_user(username="new.teacher", password="Xy9#kLmn2q", real_name="李新", roles={"teacher"},
+                             school_name=district.school_a.name, actor=district.district_admin)
+        importer.import_records(district.district_admin, "目录.csv", csv_bytes([record(1)]), library="district")
+        competition = awards.create_competition(district.district_admin, "区级优秀课件评比", 2026, "", "3:3:4", 80, None)
+        awards.set_status(district.district_admin, competition, "open")
+    details = {(e.action, e.detail) for e in db.session.scalars(select(AuditEvent))}
+    assert {("login.refused", "待审核"), ("login.failed", "没有这个用户名"),
+            ("account.verified", "与学校花名册一致，自动通过"),
+            ("roster.imported", "花名册.csv：新增 1，更新 0，自动通过实名审核 1"),
+            ("schools.imported", "学校.csv：新增 1，更新 0"), ("schools.imported", "添加 北山中学"),
+            ("account.created", "教师"), ("resource.imported", "目录.csv：新增 1，更新 0，未变 0"),
+            ("awards.competition_status", "草稿 → 征集中")} <= details
 
 
 def test_audit_page_filters_by_action(client, district):
