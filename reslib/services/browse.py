@@ -129,12 +129,14 @@ def newest(user, limit: int) -> list[Card]:
 
 def _library_where(user, school_id: int | None, filters) -> list:
     require(user, "library.use")
-    where = [library.visible_filter(user)]
     if school_id is None:
-        where.append(Resource.status == "published")
+        # Everyone who may use the library sees every published resource, so the visibility rule adds nothing
+        # here; left in, it keeps SQLite from counting the district library on its status index alone, which
+        # took twice as long on a 100,000-resource district.
+        where = [Resource.status == "published"]
     else:
         school_for_library(user, school_id)
-        where += [Resource.school_id == school_id, Resource.status.in_(VISIBLE_STATUSES)]
+        where = [library.visible_filter(user), Resource.school_id == school_id, Resource.status.in_(VISIBLE_STATUSES)]
     return where + [getattr(Resource, name) == value for name, value in clean_filters(filters).items()]
 
 
