@@ -1,12 +1,20 @@
 """Messages made where no one reads them (the worker's findings and failures, stored) and shown later in the
 reader's language: the catalogue's message is kept apart from its values, and translated where it is shown."""
-from flask import current_app
-from flask_babel import force_locale, gettext
+from flask import current_app, g
+from flask_babel import force_locale, get_translations, gettext
 
 
 def N_(message: str) -> str:
     """Marks ``message`` for the catalogue (Babel's gettext_noop keyword) without translating it."""
     return message
+
+
+def translations():
+    """The reader's catalogue, kept for the request: Flask-Babel looks it up on every call, and a page makes dozens."""
+    catalogue = g.get("translations")
+    if catalogue is None:
+        catalogue = g.translations = get_translations()
+    return catalogue
 
 
 def translated(message: str, values=()) -> str:

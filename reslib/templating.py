@@ -4,16 +4,17 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import current_app, g, has_request_context, session, url_for
-from flask_babel import get_translations
+from flask import current_app, has_request_context, session, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from reslib import form_rendering
+from reslib.messages import translations
 from reslib.permissions import can
 from reslib.plugins import hooks
 from reslib.views import this_url
 from reslib.services.identity import pupil_name
+from reslib.services.vocabularies import term_label
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -34,19 +35,11 @@ def _parsed(code: str) -> Locale:
     return Locale.parse(code)
 
 
-def _translations():
-    # Flask-Babel looks the catalogue up on every call; a page makes dozens, so keep it for the request.
-    translations = g.get("translations")
-    if translations is None:
-        translations = g.translations = get_translations()
-    return translations
-
-
 def template_gettext(string: str, **variables) -> Markup:
     # Templates call this as ``_()``. Jinja's new-style wrapper does the same (the catalogue string is markup,
     # always %-formatted with its variables escaped) but resolves ``gettext`` and passes through the template
     # context twice on each call, which a page makes dozens of. Every template is HTML.
-    return Markup(_translations().ugettext(string)) % variables
+    return Markup(translations().ugettext(string)) % variables
 
 
 def nav_links() -> list[dict]:
@@ -92,6 +85,7 @@ def init_app(app) -> None:
     )
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["shown_name"] = shown_name
+    app.jinja_env.filters["term"] = term_label
 
     @app.context_processor
     def _site():

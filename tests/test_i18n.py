@@ -13,7 +13,7 @@ from flask import render_template_string, session
 from flask_babel import get_babel
 
 from reslib import national
-from reslib.extensions import babel
+from reslib.extensions import babel, db
 from reslib.models import School, Term, Unit, User
 from reslib.services import processing, review, usage
 from reslib.services.media import UNREADABLE, MediaError, Probe
@@ -173,7 +173,7 @@ def test_the_dashboards_and_lists_work_in_english(client, app, district):
     review.submit(district.teacher_a, waiting)
     published = add_resource(district.teacher_b, title="区级库资源")
     usage.rate(district.student_b, published, 5)
-    resource_data = {"退回的课件", "待审的课件", "区级库资源", "请补充教学目标"} | {term.name for term in Term.query.all()}
+    resource_data = {"退回的课件", "待审的课件", "区级库资源", "请补充教学目标"}  # the stock vocabulary is translated
     resource_data |= {name for section, columns in national.SECTIONS for name in (section, *columns)}  # data, verbatim
     for username, paths in (("teacher.a", ["/dashboard", "/my/resources?status=returned", "/library?kind=teacher"]),
                             ("admin.a", ["/dashboard", "/review", f"/resources/{waiting.id}/review"])):
@@ -186,18 +186,52 @@ def test_the_dashboards_and_lists_work_in_english(client, app, district):
     assert "Rated 5.0 (1 people)" in browser.get("/dashboard").get_data(as_text=True)
 
 
-def test_each_reader_gets_the_card_labels_in_their_own_language(app, district):
-    """The labels of resource cards were drawn once per process, in the language of the first page drawn."""
-    add_resource(district.teacher_b, title="区级库资源")
+def two_readers(app, username):
+    """The same account signed in twice: reading Chinese, and reading English."""
     chinese, english = app.test_client(), app.test_client()
     choose_english(english)
     for browser in (chinese, english):
-        login(browser, "teacher.a")
+        login(browser, username)
+    return chinese, english
+
+
+def test_each_reader_gets_the_card_labels_in_their_own_language(app, district):
+    """The labels of resource cards were drawn once per process, in the language of the first page drawn."""
+    add_resource(district.teacher_b, title="区级库资源")
+    chinese, english = two_readers(app, "teacher.a")
     for path in ("/library", "/dashboard"):
         assert "浏览 0" in chinese.get(path).get_data(as_text=True), path
         page = english.get(path).get_data(as_text=True)
         assert "Views 0" in page and "浏览" not in page and "暂无评分" not in page, path
         assert "浏览 0" in chinese.get(path).get_data(as_text=True), path
+
+
+def test_the_stock_vocabulary_reads_in_the_readers_language(app, district):
+    """The subjects, grades and forms a district starts with are stored in Chinese and shown in each reader's
+    language; an entry the district added itself reads as written."""
+    from reslib.services import search
+
+    def term(vocabulary, name):
+        return Term.query.filter_by(vocabulary=vocabulary, name=name).one()
+
+    calligraphy = Term(vocabulary="subject", name="书法", position=99)
+    db.session.add(calligraphy)
+    db.session.commit()
+    resource = add_resource(district.teacher_b, title="勾股定理微课", form_id=term("form", "微课").id,
+                            subject_id=term("subject", "数学").id, grade_id=term("grade", "八年级").id,
+                            category_id=term("category", "航空发动机").id)
+    search.reindex()
+    chinese, english = two_readers(app, "student.a")
+    for path in ("/library", "/search?q=勾股定理"):
+        assert "微课 · 数学 · 八年级" in chinese.get(path).get_data(as_text=True), path
+        page = english.get(path).get_data(as_text=True)
+        assert "Micro-lesson · Mathematics · Grade 8" in page and "数学" not in page, path
+    browse = english.get("/library").get_data(as_text=True)
+    assert f'<option value="{calligraphy.id}">书法</option>' in browse  # the district's own entry, as written
+    assert ">Mathematics</a>" in english.get("/search?q=勾股定理").get_data(as_text=True)  # the facet
+    details = english.get(f"/resources/{resource.id}").get_data(as_text=True)
+    assert "<dd>Mathematics</dd>" in details and "<dd>Science and culture-Aviation-Aircraft engines</dd>" in details
+    assert "<dd>科学文化-航空知识-航空发动机</dd>" in chinese.get(f"/resources/{resource.id}").get_data(as_text=True)
 
 
 def test_an_unknown_language_is_ignored(client):

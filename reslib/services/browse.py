@@ -17,7 +17,7 @@ from reslib.models.library import KINDS, VISIBLE_STATUSES
 from reslib.national import columns as national_columns
 from reslib.national import sections as national_sections
 from reslib.permissions import can, require
-from reslib.services import library
+from reslib.services import library, vocabularies
 
 TERM_FILTERS = {"form_id": "form", "subject_id": "subject", "stage_id": "stage", "grade_id": "grade",
                 "edition_id": "edition"}
@@ -28,7 +28,8 @@ CARD_LOADING = (
               Resource.link_url, Resource.file_kind, Resource.file_sha256, Resource.inline_safe,
               Resource.rendition_sha256, Resource.rendition_mime, Resource.cover_sha256, Resource.thumb_sha256,
               Resource.published_at),
-    *(joinedload(relation).load_only(Term.name) for relation in (Resource.form, Resource.subject, Resource.grade_term)),
+    *(joinedload(relation).load_only(Term.name, Term.vocabulary)
+      for relation in (Resource.form, Resource.subject, Resource.grade_term)),
     joinedload(Resource.school).load_only(School.name),
 )
 CATALOGUE_MAX_DEPTH = 12  # deeper levels of a 资源目录 are not shown
@@ -93,7 +94,7 @@ def facets() -> dict:
     for vocabulary, term_id, name in db.session.execute(
             select(Term.vocabulary, Term.id, Term.name)
             .where(Term.vocabulary.in_(options), Term.active.is_(True)).order_by(Term.position, Term.id)):
-        options[vocabulary].append((term_id, name))
+        options[vocabulary].append((term_id, vocabularies.name_label(name)))
     return {
         "kind": list(KINDS.items()),
         **{name: options[vocabulary] for name, vocabulary in TERM_FILTERS.items()},

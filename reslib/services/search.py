@@ -30,7 +30,7 @@ from reslib.models.library import GRADES, KINDS, SOURCES, VISIBLE_STATUSES
 from reslib.permissions import require
 from reslib.search import segment
 from reslib.services import browse as browsing
-from reslib.services import library
+from reslib.services import library, vocabularies
 
 # Filters and facet counts, in the order the page shows them; each is one value per document.
 FACETS = ("library", "kind", "form", "stage", "subject", "grade", "edition", "section", "column",
@@ -339,6 +339,9 @@ def _value_labels(counts: dict) -> dict[str, dict[str, str]]:
         "source": {code: str(label) for code, label in SOURCES.items()},
         "grade_result": {code: str(label) for code, label in GRADES.items()},
         "file_type": {code: str(label) for code, label in FILE_TYPES.items()},
+        # Vocabulary entries are indexed by their stored name: the one to filter by, shown in the reader's language.
+        **{name: {value: vocabularies.name_label(value) for value in counts.get(name, {})}
+           for name in ("stage", "subject", "grade", "edition", "form")},
     }
 
 

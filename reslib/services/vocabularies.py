@@ -4,24 +4,28 @@ from sqlalchemy import func, select
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.messages import N_, translations
 from reslib.models import Term
 from reslib.models.base import get_by_id
 from reslib.models.library import VOCABULARIES
 from reslib.permissions import require
 from reslib.services import audit
 
-# What a new district starts with; the district admin edits, adds and retires entries in the UI.
+# What a new district starts with; the district admin edits, adds and retires entries in the UI. The names are
+# stored in Chinese and are in the catalogue, so that a reader of another language sees them translated.
 DEFAULTS = {
-    "stage": ["学前", "小学", "初中", "高中", "特殊教育"],
-    "subject": ["语文", "数学", "英语", "道德与法治", "科学", "物理", "化学", "生物", "历史", "地理",
-                "音乐", "美术", "体育与健康", "信息科技", "劳动", "心理健康", "综合实践"],
-    "grade": ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级",
-              "高一", "高二", "高三"],
-    "edition": ["人教版", "部编版", "北师大版", "苏教版", "湘教版", "外研版", "沪教版", "人教PEP版"],
-    "form": ["微课", "课件", "教学设计", "学习任务单", "习题", "试卷", "数字图书", "网络课程", "视频公开课",
-             "专家报告", "培训课", "素材", "资源共享课"],
-    "category": {"科学文化": {"航空知识": ["航空发动机", "飞行原理"], "天文地理": []},
-                 "德育": {"爱国主义": [], "心理健康": []}, "学科教学": {}},
+    "stage": [N_("学前"), N_("小学"), N_("初中"), N_("高中"), N_("特殊教育")],
+    "subject": [N_("语文"), N_("数学"), N_("英语"), N_("道德与法治"), N_("科学"), N_("物理"), N_("化学"), N_("生物"),
+                N_("历史"), N_("地理"), N_("音乐"), N_("美术"), N_("体育与健康"), N_("信息科技"), N_("劳动"),
+                N_("心理健康"), N_("综合实践")],
+    "grade": [N_("一年级"), N_("二年级"), N_("三年级"), N_("四年级"), N_("五年级"), N_("六年级"), N_("七年级"),
+              N_("八年级"), N_("九年级"), N_("高一"), N_("高二"), N_("高三")],
+    "edition": [N_("人教版"), N_("部编版"), N_("北师大版"), N_("苏教版"), N_("湘教版"), N_("外研版"), N_("沪教版"),
+                N_("人教PEP版")],
+    "form": [N_("微课"), N_("课件"), N_("教学设计"), N_("学习任务单"), N_("习题"), N_("试卷"), N_("数字图书"),
+             N_("网络课程"), N_("视频公开课"), N_("专家报告"), N_("培训课"), N_("素材"), N_("资源共享课")],
+    "category": {N_("科学文化"): {N_("航空知识"): [N_("航空发动机"), N_("飞行原理")], N_("天文地理"): []},
+                 N_("德育"): {N_("爱国主义"): [], N_("心理健康"): []}, N_("学科教学"): {}},
 }
 
 
@@ -53,12 +57,27 @@ def terms(vocabulary: str, *, include_retired=False) -> list[Term]:
     return list(db.session.scalars(stmt))
 
 
+def name_label(name: str) -> str:
+    """A stored name in the reader's language: a name the district started with is in the catalogue; one the
+    district added itself is not, and reads as written."""
+    return translations().ugettext(name) if name else name
+
+
+def term_label(term: Term | None) -> str:
+    """An entry as the reader reads it; a category with its whole path (科学文化-航空知识)."""
+    if term is None:
+        return ""
+    if term.vocabulary == "category":
+        return "-".join(name_label(name) for name in term.path.split("-"))
+    return name_label(term.name)
+
+
 def choices(vocabulary: str) -> list[tuple[int, str]]:
     """(id, label) for a select box; categories show their whole path."""
     rows = terms(vocabulary)
     if vocabulary == "category":
-        return sorted(((t.id, t.path) for t in rows), key=lambda pair: pair[1])
-    return [(t.id, t.name) for t in rows]
+        return sorted(((t.id, term_label(t)) for t in rows), key=lambda pair: pair[1])
+    return [(t.id, term_label(t)) for t in rows]
 
 
 def add_term(user, vocabulary: str, name: str, parent_id=None) -> Term:
