@@ -232,6 +232,10 @@ def test_the_stock_vocabulary_reads_in_the_readers_language(app, district):
     details = english.get(f"/resources/{resource.id}").get_data(as_text=True)
     assert "<dd>Mathematics</dd>" in details and "<dd>Science and culture-Aviation-Aircraft engines</dd>" in details
     assert "<dd>科学文化-航空知识-航空发动机</dd>" in chinese.get(f"/resources/{resource.id}").get_data(as_text=True)
+    # A search finding nothing offers the categories sharing its words, each a search for the entry's name.
+    link = '<a href="/search?q=%E9%A3%9E%E8%A1%8C%E5%8E%9F%E7%90%86">{}</a>'
+    assert link.format("科学文化-航空知识-飞行原理") in chinese.get("/search?q=飞行原理课").get_data(as_text=True)
+    assert link.format("Science and culture-Aviation-Principles of flight") in english.get("/search?q=飞行原理课").get_data(as_text=True)
 
 
 def test_an_unknown_language_is_ignored(client):

@@ -240,10 +240,10 @@ class SearchPage(browsing.Page):
     sort: str = "relevance"
     facets: list[Facet] = field(default_factory=list)
     # for an empty result: titles the query may have meant, single words of it that do find something
-    # (word, total), and vocabulary entries (subjects, categories) that share words with it
+    # (word, total), and vocabulary entries (subjects, categories) that share words with it (name, label)
     suggestions: list[str] = field(default_factory=list)
     narrower: list[tuple[str, int]] = field(default_factory=list)
-    related: list[str] = field(default_factory=list)
+    related: list[tuple[str, str]] = field(default_factory=list)
 
 
 def clean_query(q) -> str:
@@ -358,8 +358,9 @@ def _empty_state(q: str, allowed: list[str]) -> dict:
             "narrower": narrower, "related": related_terms(q)}
 
 
-def related_terms(q: str, limit: int = SUGGESTIONS) -> list[str]:
-    """Subjects and categories sharing a word (two or more characters, or a Latin word) with ``q``."""
+def related_terms(q: str, limit: int = SUGGESTIONS) -> list[tuple[str, str]]:
+    """Subjects and categories sharing a word (two or more characters, or a Latin word) with ``q``: (the name
+    to search for, the entry as the reader reads it, a category with its path)."""
     wanted = {token.text for token in segment.tokens(q) if len(token.text) > 1 or token.text.isascii()}
     if not wanted:
         return []
@@ -368,7 +369,7 @@ def related_terms(q: str, limit: int = SUGGESTIONS) -> list[str]:
                                    .where(Term.vocabulary.in_(("subject", "category")), Term.active.is_(True))
                                    .order_by(Term.vocabulary, Term.position, Term.id)):
         if wanted & {token.text for token in segment.tokens(term.name)}:
-            found.append(term.path)
+            found.append((term.name, vocabularies.term_label(term)))
     return list(dict.fromkeys(found))[:limit]
 
 
