@@ -232,6 +232,12 @@ def test_the_stock_vocabulary_reads_in_the_readers_language(app, district):
     details = english.get(f"/resources/{resource.id}").get_data(as_text=True)
     assert "<dd>Mathematics</dd>" in details and "<dd>Science and culture-Aviation-Aircraft engines</dd>" in details
     assert "<dd>科学文化-航空知识-航空发动机</dd>" in chinese.get(f"/resources/{resource.id}").get_data(as_text=True)
+    # The district admin edits the stored names, and sees what readers of English are shown beside them.
+    admin_zh, admin_en = two_readers(app, "admin")
+    assert "Mathematics" not in admin_zh.get("/admin/taxonomy?vocabulary=subject").get_data(as_text=True)
+    taxonomy = admin_en.get("/admin/taxonomy?vocabulary=subject").get_data(as_text=True)
+    assert '数学 <span class="muted">Mathematics</span>' in taxonomy and 'value="数学"' in taxonomy
+    assert "<span>书法</span>" in taxonomy  # the district's own entry: no translation beside it
     # A search finding nothing offers the categories sharing its words, each a search for the entry's name.
     link = '<a href="/search?q=%E9%A3%9E%E8%A1%8C%E5%8E%9F%E7%90%86">{}</a>'
     assert link.format("科学文化-航空知识-飞行原理") in chinese.get("/search?q=飞行原理课").get_data(as_text=True)
