@@ -244,6 +244,20 @@ def test_the_stock_vocabulary_reads_in_the_readers_language(app, district):
     assert link.format("Science and culture-Aviation-Principles of flight") in english.get("/search?q=飞行原理课").get_data(as_text=True)
 
 
+def test_writing_a_record_in_the_districts_language_leaves_the_readers_language_to_the_rest_of_the_request(app):
+    """The request keeps the reader's catalogue; a block writing records must neither use it nor leave its own."""
+    from reslib.messages import as_read, in_district_language
+
+    for read_first in (True, False):
+        with app.test_request_context():
+            session["lang"] = "en"
+            if read_first:
+                assert as_read("数学") == "Mathematics"
+            with in_district_language():
+                assert as_read("数学") == "数学"
+            assert as_read("数学") == "Mathematics", read_first
+
+
 def test_an_unknown_language_is_ignored(client):
     client.post("/language/xx", data={"csrf_token": csrf_token(client, "/")})
     assert '<html lang="zh-CN"' in client.get("/login").get_data(as_text=True)

@@ -11,13 +11,14 @@ from sqlalchemy.orm import joinedload, load_only
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.messages import as_read
 from reslib.models import Rating, Resource, School, Term, UsageEvent
 from reslib.models.base import as_id
 from reslib.models.library import KINDS, VISIBLE_STATUSES
 from reslib.national import columns as national_columns
 from reslib.national import sections as national_sections
 from reslib.permissions import can, require
-from reslib.services import library, vocabularies
+from reslib.services import library
 
 TERM_FILTERS = {"form_id": "form", "subject_id": "subject", "stage_id": "stage", "grade_id": "grade",
                 "edition_id": "edition"}
@@ -94,7 +95,7 @@ def facets() -> dict:
     for vocabulary, term_id, name in db.session.execute(
             select(Term.vocabulary, Term.id, Term.name)
             .where(Term.vocabulary.in_(options), Term.active.is_(True)).order_by(Term.position, Term.id)):
-        options[vocabulary].append((term_id, vocabularies.name_label(name)))
+        options[vocabulary].append((term_id, as_read(name)))
     return {
         "kind": list(KINDS.items()),
         **{name: options[vocabulary] for name, vocabulary in TERM_FILTERS.items()},

@@ -26,6 +26,7 @@ from reslib.extensions import db
 from reslib.jobs import queue
 from reslib.models import Rating, Resource, School, Term, UsageEvent
 from reslib.models.base import get_by_id, utcnow
+from reslib.messages import as_read
 from reslib.models.library import GRADES, KINDS, SOURCES, VISIBLE_STATUSES
 from reslib.permissions import require
 from reslib.search import segment
@@ -340,8 +341,7 @@ def _value_labels(counts: dict) -> dict[str, dict[str, str]]:
         "grade_result": {code: str(label) for code, label in GRADES.items()},
         "file_type": {code: str(label) for code, label in FILE_TYPES.items()},
         # Vocabulary entries are indexed by their stored name: the one to filter by, shown in the reader's language.
-        **{name: {value: vocabularies.name_label(value) for value in counts.get(name, {})}
-           for name in ("stage", "subject", "grade", "edition", "form")},
+        **{name: {value: as_read(value) for value in counts.get(name, {})} for name in browsing.TERM_FILTERS.values()},
     }
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.messages import N_, translations
+from reslib.messages import N_, as_read
 from reslib.models import Term
 from reslib.models.base import get_by_id
 from reslib.models.library import VOCABULARIES
@@ -57,19 +57,13 @@ def terms(vocabulary: str, *, include_retired=False) -> list[Term]:
     return list(db.session.scalars(stmt))
 
 
-def name_label(name: str) -> str:
-    """A stored name in the reader's language: a name the district started with is in the catalogue; one the
-    district added itself is not, and reads as written."""
-    return translations().ugettext(name) if name else name
-
-
 def term_label(term: Term | None) -> str:
     """An entry as the reader reads it; a category with its whole path (科学文化-航空知识)."""
     if term is None:
         return ""
     if term.vocabulary == "category":
-        return "-".join(name_label(name) for name in term.path.split("-"))
-    return name_label(term.name)
+        return "-".join(as_read(name) for name in term.path.split("-"))
+    return as_read(term.name)
 
 
 def choices(vocabulary: str) -> list[tuple[int, str]]:
