@@ -5,10 +5,17 @@ Plugins add tasks through the ``register_jobs`` hook.
 """
 import os
 import threading
+import time
 from contextlib import contextmanager
+from datetime import datetime
 from functools import wraps
 
 from huey import RedisHuey, SqliteHuey, crontab
+
+from reslib.models.base import utcnow
+
+HEARTBEAT_SECONDS = 60  # how often a running worker notes that it is alive
+_LAST_SEEN_KEY = "reslib.worker_last_seen"  # where: in the queue's own storage, which every server reads
 
 
 class JobQueue:
@@ -86,6 +93,21 @@ class JobQueue:
 
     def pending_count(self) -> int:
         return self.huey.pending_count()
+
+    def note_worker_alive(self) -> None:
+        self.huey.put(_LAST_SEEN_KEY, utcnow().isoformat())
+
+    def keep_noting_worker_alive(self) -> None:
+        """The worker's heartbeat, run in a thread of its own: not a queued task, which would wait behind
+        half an hour of video encoding on a busy day and make a busy worker look stopped."""
+        while True:
+            self.note_worker_alive()
+            time.sleep(HEARTBEAT_SECONDS)
+
+    def worker_last_seen(self) -> datetime | None:
+        """When a worker last noted it was running (naive UTC); None if none ever has."""
+        seen = self.huey.get(_LAST_SEEN_KEY, peek=True)
+        return datetime.fromisoformat(seen) if seen else None
 
     def _in_app(self, fn):
         @wraps(fn)

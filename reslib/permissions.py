@@ -141,6 +141,7 @@ RULES = {
     "district.manage": _district_admin,  # district-wide settings: competitions, point awards, quotas
     "audit.view": _any_admin,  # school admins see their own school's entries
     "plugins.view": _district_admin,
+    "monitoring.view": _district_admin,  # platform health, the library's use and renewal
     # resources (target: the Resource)
     "resource.upload": _uploader,  # target None: create drafts
     "resource.view": _resource_view,  # page, preview, download, cover

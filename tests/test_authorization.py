@@ -59,6 +59,7 @@ ROUTES = {
     "admin.roles": ("POST", "/admin/accounts/{target}/roles", DISTRICT),
     "admin.schools": ("GET", "/admin/schools", DISTRICT),
     "admin.schools_import": ("POST", "/admin/schools/import", DISTRICT),
+    "admin.monitoring": ("GET", "/admin/monitoring", DISTRICT),
     "admin.plugins": ("GET", "/admin/plugins", DISTRICT),
     "admin.taxonomy": ("GET", "/admin/taxonomy", DISTRICT),
     "admin.add_term": ("POST", "/admin/taxonomy/subject", DISTRICT),

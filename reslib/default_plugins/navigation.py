@@ -25,6 +25,8 @@ def menu_links(user):
         links.append({"label": _l("批量导入"), "endpoint": "admin.import_resources", "order": 74})
     if can(user, "taxonomy.manage"):
         links.append({"label": _l("分类词表"), "endpoint": "admin.taxonomy", "order": 75})
+    if can(user, "monitoring.view"):
+        links.append({"label": _l("运行监控"), "endpoint": "admin.monitoring", "order": 79})
     if can(user, "audit.view"):
         links.append({"label": _l("审计日志"), "endpoint": "admin.audit", "order": 80})
     if can(user, "plugins.view"):

@@ -1,4 +1,4 @@
-"""Administration: verification queue, accounts, rosters, schools, audit log, plugins."""
+"""Administration: verification queue, accounts, rosters, schools, audit log, monitoring, plugins."""
 from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -14,7 +14,7 @@ from reslib.models.base import as_id, get_by_id
 from reslib.models.library import VOCABULARIES
 from reslib.permissions import can, require
 from reslib.plugins import describe
-from reslib.services import accounts, audit, importer, roster, vocabularies
+from reslib.services import accounts, audit, importer, monitoring, roster, vocabularies
 from reslib.views import page_number, safe_next, show_error
 from reslib.views.forms import (
     ActionForm,
@@ -238,6 +238,12 @@ def audit_log():
     return render_template("admin/audit.html", page=page, actions=audit.known_actions(),
                            action_labels=audit.action_labels(), results=audit.RESULTS,
                            target_labels=audit.target_labels(event.target for event in page.items))
+
+
+@bp.route("/monitoring", endpoint="monitoring")
+def monitoring_page():
+    require(current_user, "monitoring.view")
+    return render_template("admin/monitoring.html", **monitoring.overview())
 
 
 @bp.route("/plugins")
