@@ -1,4 +1,5 @@
-"""Page throughput: reslib's login and dashboard pages against a bare Flask hello-world, both under gunicorn."""
+"""Page throughput: reslib's login and dashboard pages against a bare Flask hello-world, both under gunicorn,
+with QUALITY.md's reference page measured the same way beside them."""
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from bench import reference
 from bench.common import (REPO_ROOT, WARMUP_SECONDS, BenchError, Figure, LoadResult, gunicorn, measure_rate,
                           request)
 
@@ -30,20 +32,33 @@ class Page:
     headers: dict = field(default_factory=dict)
     target: float = TARGET
     warmup_seconds: int = WARMUP_SECONDS  # before its first round; later rounds find the server warm
+    port: int | None = None  # the server answering it, when not reslib's
 
 
 def figures() -> list[Figure]:
     with reslib_instance() as env:  # set up first: it is what most often breaks
-        with gunicorn("wsgi:app", env=env) as port:
+        with gunicorn("wsgi:app", env=env) as port, reference_server() as reference_port:
             session_cookie = log_in(port)
             return against_hello(port, [
                 Page("GET /login (anonymous)", "/login"),
                 Page("GET /dashboard (teacher)", "/dashboard", {"Cookie": session_cookie}),
+                # Reported, not judged: it shows where the targets above sit on this machine today.
+                Page("reference: 20 rows, no layout or sign-in (QUALITY.md)", "/", target=0, port=reference_port),
             ])
 
 
+@contextmanager
+def reference_server():
+    """QUALITY.md's reference page under gunicorn, on a database filled beforehand; yields its port."""
+    with tempfile.TemporaryDirectory(prefix="bench-reference-") as folder:
+        database = str(Path(folder, "reference.db"))
+        reference.create_database(database)
+        with gunicorn("bench.reference:app", env={**os.environ, reference.DATABASE_VARIABLE: database}) as port:
+            yield port
+
+
 def against_hello(port: int, pages: list[Page]) -> list[Figure]:
-    """Each page's rate on ``port`` against a bare Flask hello-world served beside it.
+    """Each page's rate (on ``port`` unless it names its own) against a bare Flask hello-world served beside it.
 
     This machine's speed drifts within a run, by a fifth and more within a minute. So the two servers run
     side by side and take turns: hello-world, every page, hello-world again, ROUNDS times. A round's baseline
@@ -56,7 +71,7 @@ def against_hello(port: int, pages: list[Page]) -> list[Figure]:
         for number in range(ROUNDS):
             for page in pages:
                 warmup = page.warmup_seconds if number == 0 else WARMUP_SECONDS
-                rounds[page.name].append(measure_rate(port, page.path, page.headers, warmup))
+                rounds[page.name].append(measure_rate(page.port or port, page.path, page.headers, warmup))
             hellos.append(hello(hello_port))
     # Round n lies between hellos[n] and hellos[n + 1].
     baselines = [max(before, after, key=lambda run: run.rate) for before, after in zip(hellos, hellos[1:])]
