@@ -3,6 +3,7 @@
 Web requests only enqueue, after their transaction commits; `reslib worker` runs the tasks.
 Plugins add tasks through the ``register_jobs`` hook.
 """
+import logging
 import os
 import threading
 import time
@@ -14,6 +15,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 
 from reslib.models.base import utcnow
 
+log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 60  # how often a running worker notes that it is alive
 _LAST_SEEN_KEY = "reslib.worker_last_seen"  # where: in the queue's own storage, which every server reads
 
@@ -101,7 +103,10 @@ class JobQueue:
         """The worker's heartbeat, run in a thread of its own: not a queued task, which would wait behind
         half an hour of video encoding on a busy day and make a busy worker look stopped."""
         while True:
-            self.note_worker_alive()
+            try:
+                self.note_worker_alive()
+            except Exception:  # the queue's storage out of reach a moment (Redis restarting): the next beat may land
+                log.exception("worker heartbeat not noted")
             time.sleep(HEARTBEAT_SECONDS)
 
     def worker_last_seen(self) -> datetime | None:
