@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,7 +15,7 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.messages import in_district_language
 from reslib.models import ROLES, ApiToken, LoginSession, RosterEntry, School, User, UserRole, utcnow
-from reslib.models.accounts import SCHOOL_ROLES, SELF_REGISTER_ROLES
+from reslib.models.accounts import SCHOOL_ROLES, SELF_REGISTER_ROLES, STATUSES
 from reslib.models.base import get_by_id, hold_status
 from reslib.permissions import require
 from reslib.plugins import hooks
@@ -118,8 +119,7 @@ def register(*, username, password, real_name, role, school_id, identifier, id_n
     matched = _roster_match(user)
     if matched:
         mark_verified(user, None)
-        with in_district_language():
-            audit.record("account.verified", target=user, school_id=school.id, detail=_("与学校花名册一致，自动通过"))
+        audit.record("account.verified", target=user, school_id=school.id, detail=_l("与学校花名册一致，自动通过"))
     db.session.commit()
     hooks().account_changed(user=user, change="registered", actor=None)
     if matched:
@@ -172,19 +172,16 @@ def authenticate(username: str, password: str) -> User:
     if user is None:
         # Spend the same time as a real check so response times do not reveal unknown names.
         check_password_hash(_dummy_hash(), password or "")
-        with in_district_language():
-            audit.record("login.failed", target=f"account:{(username or '')[:40]}", result="denied", detail=_("没有这个用户名"))
+        audit.record("login.failed", target=f"account:{(username or '')[:40]}", result="denied", detail=_l("没有这个用户名"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if user.is_locked(now):
-        with in_district_language():
-            audit.record("login.failed", target=user, result="denied", detail=_("账号已锁定"))
+        audit.record("login.failed", target=user, result="denied", detail=_l("账号已锁定"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if not check_password_hash(user.password_hash, password or ""):
         user.failed_logins += 1
-        with in_district_language():
-            audit.record("login.failed", target=user, result="denied", detail=_("连续第 %(n)s 次失败", n=user.failed_logins))
+        audit.record("login.failed", target=user, result="denied", detail=_l("连续第 %(n)s 次失败", n=user.failed_logins))
         if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
             user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
             user.failed_logins = 0
@@ -192,8 +189,7 @@ def authenticate(username: str, password: str) -> User:
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if user.status != "active":
-        with in_district_language():
-            audit.record("login.refused", target=user, result="denied", detail=user.status_label)
+        audit.record("login.refused", target=user, result="denied", detail=STATUSES[user.status])
         db.session.commit()
         messages = {
             "pending": _("账号正在等待学校管理员审核，审核通过后即可登录。"),
@@ -415,9 +411,8 @@ def export_school_accounts(actor: User, school: School) -> bytes:
         for u in users
     ]
     header = [_("姓名"), _("用户名"), _("角色"), _("学号/工号"), _("身份证号（已脱敏）"), _("状态")]
-    with in_district_language():
-        audit.record("personal_data.exported", actor=actor, target=f"school:{school.id}", school_id=school.id,
-                     detail=_("账号名单 Excel，%(n)s 人", n=len(rows)))
+    audit.record("personal_data.exported", actor=actor, target=f"school:{school.id}", school_id=school.id,
+                 detail=_l("账号名单 Excel，%(n)s 人", n=len(rows)))
     db.session.commit()
     return xlsx_bytes(school.name, header, rows)
 

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from reslib.extensions import db
+from reslib.messages import in_district_language
 from reslib.models import AuditEvent, Resource, School
 from reslib.models.base import as_id
 from reslib.models.library import STEP_LABELS, VOCABULARIES
@@ -31,10 +32,16 @@ TARGET_KINDS = {"account": _l("账号"), "school": _l("学校"), "resource": _l(
 TARGETS = {"library:district": _l("区级资源库"), "schools": _l("学校名单")}
 
 
-def record(action: str, *, actor=None, target=None, result: str = "ok", detail: str | None = None, school_id=None):
-    """Add an audit event to the current transaction; the caller commits it with the change it describes."""
+def record(action: str, *, actor=None, target=None, result: str = "ok", detail=None, school_id=None):
+    """Add an audit event to the current transaction; the caller commits it with the change it describes.
+
+    ``detail`` is written in the district's language, whatever the person acting reads, so the log reads the
+    same to everyone: give catalogue text as ``lazy_gettext`` (``_l("连续第 %(n)s 次失败", n=3)``), which is
+    rendered here. Text composed from several pieces is composed inside ``messages.in_district_language()``."""
     if action not in ACTIONS and "." not in action:
         raise ValueError(f"audit action {action!r} must be namespaced, e.g. 'points.awarded'")
+    with in_district_language():
+        detail = str(detail) if detail else None
     event = AuditEvent(
         action=action,
         actor_id=getattr(actor, "id", None),
@@ -43,7 +50,7 @@ def record(action: str, *, actor=None, target=None, result: str = "ok", detail: 
         target=_describe(target),
         school_id=school_id if school_id is not None else getattr(target, "school_id", None),
         result=result,
-        detail=(detail or None) and detail[:500],
+        detail=detail and detail[:500],
     )
     db.session.add(event)
     return event

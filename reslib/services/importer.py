@@ -13,11 +13,11 @@ from functools import partial
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.messages import in_district_language
 from reslib.jobs import queue
 from reslib.models import Resource, ReviewDecision, School, Term
 from reslib.models.base import get_by_id, utcnow
@@ -97,10 +97,9 @@ def import_records(actor, filename: str, data: bytes, *, library: str | int, dry
     report.created, report.updated = len(new), len(updates)
     if report.errors or dry_run:
         return report
-    with in_district_language():
-        audit.record("resource.imported", actor=actor, target=school or "library:district", school_id=school_id,
-                     detail=_("%(file)s：新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s", file=filename,
-                               created=report.created, updated=report.updated, unchanged=report.unchanged))
+    audit.record("resource.imported", actor=actor, target=school or "library:district", school_id=school_id,
+                 detail=_l("%(file)s：新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s", file=filename,
+                           created=report.created, updated=report.updated, unchanged=report.unchanged))
     status = "school_approved" if school else "published"
     create = partial(_create, actor, school_id=school_id, status=status, filename=filename)
     batches = [(create, new[i:i + BATCH_SIZE]) for i in range(0, len(new), BATCH_SIZE)]

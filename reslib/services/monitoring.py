@@ -11,10 +11,11 @@ from sqlalchemy import distinct, func, select
 
 from reslib.extensions import db
 from reslib.jobs import queue
-from reslib.models import Unit, User
+from reslib.models import User
 from reslib.models.base import utcnow
 from reslib.models.library import VISIBLE_STATUSES, Resource, UsageEvent
 from reslib.services import search
+from reslib.services.reports import schools_by_unit
 from reslib.services.library import store
 
 RENEWAL_TARGET = 0.10  # seed 004: the library renews at least a tenth of itself each year
@@ -24,6 +25,7 @@ USE_WINDOW = timedelta(days=30)
 WORKER_SILENT_AFTER = timedelta(minutes=5)
 LOW_DISK_SHARE = 0.10  # free space under this share of the disk is shown as a warning
 FAILURES_SHOWN = 20
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}  # by SQLAlchemy's dialect name
 
 
 @dataclass
@@ -100,11 +102,10 @@ def by_school(now: datetime) -> list[dict]:
                             .group_by(Resource.school_id))
     added = _per_school(select(Resource.school_id, func.count(Resource.id))
                         .where(in_library, Resource.published_at >= renewed_since).group_by(Resource.school_id))
-    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
     return [{"school": school, "unit": unit, "accounts": accounts.get(school.id, 0), "users": users.get(school.id, 0),
              "views": views.get(school.id, 0), "downloads": downloads.get(school.id, 0),
              "resources": resources.get(school.id, 0), "added": added.get(school.id, 0)}
-            for unit in units for school in sorted(unit.schools, key=lambda school: school.name)]
+            for unit, school in schools_by_unit()]
 
 
 def _per_school(stmt) -> dict[int, int]:
@@ -144,6 +145,6 @@ def overview() -> dict:
     counts, failures = processing()
     return {
         "now": now, "renewal": renewal(now), "renewal_target": RENEWAL_TARGET, "use": use(now),
-        "schools": by_school(now), "database": db.engine.dialect.name, "worker": worker(),
+        "schools": by_school(now), "database": DATABASE_NAMES.get(db.engine.dialect.name, db.engine.dialect.name), "worker": worker(),
         "processing": counts, "failures": failures, "index": index_lag(), "disk": disk(),
     }

@@ -17,9 +17,16 @@ def district_overview() -> dict:
     units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
     schools = [
         {"school": s, "unit": u, "members": members.get(s.id, 0), "pending": pending.get(s.id, 0)}
-        for u in units for s in u.schools
+        for u, s in schools_by_unit(units)
     ]
     return {"by_status": by_status, "by_role": by_role, "schools": schools, "units": len(units)}
+
+
+def schools_by_unit(units=None) -> list[tuple[Unit, School]]:
+    """Every (unit, school), units and their schools in name order: the rows of a district table."""
+    if units is None:
+        units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
+    return [(unit, school) for unit in units for school in unit.schools]
 
 
 def school_overview(school: School) -> dict:

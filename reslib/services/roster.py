@@ -3,11 +3,11 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
-from reslib.messages import in_district_language
 from reslib.models import RosterEntry, School, Unit, User
 from reslib.permissions import require
 from reslib.plugins import hooks
@@ -95,14 +95,12 @@ def import_roster(actor, school: School, filename: str, data: bytes, *, dry_run:
         name_role = roster.get(user.identifier)
         if name_role and name_role[0] == user.real_name and user.has_role(name_role[1]):
             mark_verified(user, actor)
-            with in_district_language():
-                audit.record("account.verified", actor=actor, target=user, detail=_("与学校花名册一致，自动通过"))
+            audit.record("account.verified", actor=actor, target=user, detail=_l("与学校花名册一致，自动通过"))
             newly_verified.append(user)
     report.verified = len(newly_verified)
-    with in_district_language():
-        audit.record("roster.imported", actor=actor, target=f"school:{school.id}", school_id=school.id,
-                     detail=_("%(file)s：新增 %(created)s，更新 %(updated)s，自动通过实名审核 %(verified)s",
-                                 file=filename, created=report.created, updated=report.updated, verified=report.verified))
+    audit.record("roster.imported", actor=actor, target=f"school:{school.id}", school_id=school.id,
+                 detail=_l("%(file)s：新增 %(created)s，更新 %(updated)s，自动通过实名审核 %(verified)s",
+                           file=filename, created=report.created, updated=report.updated, verified=report.verified))
     db.session.commit()
     for user in newly_verified:
         hooks().account_changed(user=user, change="verified", actor=actor)
@@ -161,10 +159,9 @@ def import_schools(actor, filename: str, data: bytes, *, dry_run: bool = False) 
         elif (school.unit_id, school.code) != (unit.id, code or school.code):
             school.unit, school.code = unit, code or school.code
             report.updated += 1
-    with in_district_language():
-        audit.record("schools.imported", actor=actor, target="schools",
-                     detail=_("%(file)s：新增 %(created)s，更新 %(updated)s", file=filename, created=report.created,
-                              updated=report.updated))
+    audit.record("schools.imported", actor=actor, target="schools",
+                 detail=_l("%(file)s：新增 %(created)s，更新 %(updated)s", file=filename, created=report.created,
+                           updated=report.updated))
     db.session.commit()
     return report
 
@@ -183,7 +180,6 @@ def add_school(actor, name: str, unit_name: str, code: str | None = None) -> Sch
     unit = db.session.scalar(select(Unit).where(Unit.name == unit_name)) or Unit(name=unit_name)
     school = School(name=name, unit=unit, code=code)
     db.session.add(school)
-    with in_district_language():
-        audit.record("schools.imported", actor=actor, target="schools", detail=_("添加 %(name)s", name=name))
+    audit.record("schools.imported", actor=actor, target="schools", detail=_l("添加 %(name)s", name=name))
     db.session.commit()
     return school
