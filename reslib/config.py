@@ -78,5 +78,8 @@ SEARCH_INDEX_PATH = None  # the Whoosh index folder; None = instance/search-inde
 # Seconds between a web process's looks for index changes to read ahead (gunicorn.conf.py starts it)
 SEARCH_WARM_INTERVAL = 30
 
+# --- monitoring -----------------------------------------------------------------------------
+METRICS_TOKEN = None  # a long random secret Prometheus sends to read /api/v1/metrics; None = metrics off
+
 # --- usage ----------------------------------------------------------------------------------
 USAGE_DEDUP_MINUTES = 30  # repeated views/downloads of one resource by one user within this count once

@@ -37,6 +37,7 @@ ROUTES = {
     "auth.set_language": ("POST", "/language/en", EVERYONE),
     "api.openapi": ("GET", "/api/v1/openapi.json", EVERYONE),
     "api.me": ("GET", "/api/v1/me", SIGNED_IN),
+    "api.metrics": ("GET", "/api/v1/metrics", set()),  # the district's METRICS_TOKEN only, never a person's token
     "auth.logout": ("POST", "/logout", SIGNED_IN),
     "auth.change_password": ("GET", "/password", SIGNED_IN),
     "main.dashboard": ("GET", "/dashboard", SIGNED_IN),
@@ -125,6 +126,11 @@ PLUGIN_ROUTES = {
     "sync_provincial.taxonomy_page": ("GET", "/provincial/taxonomy", SIGNED_IN),
     "sync_provincial.quotas": ("GET", "/provincial/quotas", DISTRICT),
 }
+
+
+@pytest.fixture
+def app_config():
+    return {"METRICS_TOKEN": "a-scraper-secret-of-the-district-0123456789"}  # metrics on, so the row is tried
 
 
 def open_competition(district) -> int:

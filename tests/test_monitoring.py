@@ -8,11 +8,14 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
 from reslib import jobs
 from reslib.extensions import db
 from reslib.models.base import utcnow
 from reslib.models.library import UsageEvent
-from reslib.services import monitoring, search, usage
+from reslib.services import accounts, monitoring, search, usage
 from reslib.testing import add_resource, login
 
 BIN = Path(sys.executable).parent
@@ -133,3 +136,71 @@ def test_only_the_district_admin_sees_the_monitoring_page(app, district):
         client = app.test_client()
         login(client, username)
         assert ('href="/admin/monitoring"' in client.get("/dashboard").get_data(as_text=True)) is linked
+
+
+METRICS_TOKEN = "k9-Qz7vX2mLp4Rt8Ws1Yb6Nc3Hd5Jf0G"
+
+
+def scrape(app, token=METRICS_TOKEN, **headers):
+    return app.test_client().get("/api/v1/metrics", headers={"Authorization": f"Bearer {token}", **headers})
+
+
+def gauges(response) -> dict:
+    """Each sample of a scrape by its name and labels, as Prometheus itself parses the text."""
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.get_data(as_text=True)) for sample in family.samples}
+
+
+@pytest.mark.parametrize("app_config", [{"METRICS_TOKEN": METRICS_TOKEN}])
+def test_prometheus_reads_the_platform_and_library_figures(app, district, app_config):
+    now = utcnow()
+    add_resource(district.teacher_a, published_at=now - timedelta(days=400))
+    resource = add_resource(district.teacher_b, published_at=now - timedelta(days=3))
+    add_resource(district.teacher_a, status="draft", processing="failed", processing_error="视频文件已损坏")
+    add_resource(district.teacher_a, status="draft", processing="pending")
+    usage.record(district.student_a, resource, "view")
+    usage.record(district.student_a, resource, "download")
+    usage.record(district.teacher_a, resource, "view")
+
+    response = scrape(app)
+    assert response.status_code == 200 and response.content_type.startswith("text/plain; version=0.0.4")
+    figures = gauges(response)
+    assert figures[("reslib_worker_up", ())] == 0 and figures[("reslib_worker_last_seen_timestamp_seconds", ())] == 0
+    assert [figures[("reslib_processing_resources", (("state", state),))] for state in ("pending", "running", "failed")] \
+        == [1, 0, 1]
+    assert figures[("reslib_library_resources", ())] == 2
+    assert figures[("reslib_library_resources_added_last_year", ())] == 1
+    assert figures[("reslib_library_renewal_target_ratio", ())] == monitoring.RENEWAL_TARGET
+    assert figures[("reslib_usage_events_last_30_days", (("kind", "view"),))] == 2
+    assert figures[("reslib_usage_events_last_30_days", (("kind", "download"),))] == 1
+    assert figures[("reslib_resource_users_last_30_days", ())] == 2
+    assert figures[("reslib_accounts", (("status", "pending"),))] == 2  # pending.a and pending.b
+    assert figures[("reslib_accounts", (("status", "disabled"),))] == 0
+    assert 0 < figures[("reslib_storage_free_bytes", ())] <= figures[("reslib_storage_size_bytes", ())]
+
+    jobs.queue().note_worker_alive()
+    figures = gauges(scrape(app))
+    assert figures[("reslib_worker_up", ())] == 1
+    assert abs(figures[("reslib_worker_last_seen_timestamp_seconds", ())] - time.time()) < 60
+
+
+@pytest.mark.parametrize("app_config", [{"METRICS_TOKEN": METRICS_TOKEN}])
+def test_a_scraper_asking_for_openmetrics_gets_it(app, district, app_config):
+    response = scrape(app, Accept="application/openmetrics-text; version=1.0.0")
+    assert response.status_code == 200 and response.content_type.startswith("application/openmetrics-text")
+    assert response.get_data(as_text=True).endswith("# EOF\n")
+
+
+@pytest.mark.parametrize("app_config", [{"METRICS_TOKEN": METRICS_TOKEN}])
+def test_only_the_metrics_token_reads_the_metrics(app, district, app_config):
+    admin_token = accounts.create_token(district.district_admin, "监控")  # a person's token, even the admin's
+    for token in ("", "wrong", METRICS_TOKEN[:-1], admin_token):
+        response = scrape(app, token)
+        assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized", token
+    assert app.test_client().get("/api/v1/metrics").status_code == 401
+
+
+def test_metrics_are_off_until_a_token_is_configured(app, district):
+    response = scrape(app, "")
+    assert response.status_code == 404 and response.json["error"]["code"] == "not_enabled"
+    assert "METRICS_TOKEN" in response.json["error"]["message"]

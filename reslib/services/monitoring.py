@@ -5,13 +5,15 @@ entered a library in the last twelve months against all that is in one now, to b
 """
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import distinct, func, select
 
 from reslib.extensions import db
 from reslib.jobs import queue
 from reslib.models import User
+from reslib.models.accounts import STATUSES as ACCOUNT_STATUSES
 from reslib.models.base import utcnow
 from reslib.models.library import VISIBLE_STATUSES, Resource, UsageEvent
 from reslib.services import search
@@ -26,6 +28,8 @@ WORKER_SILENT_AFTER = timedelta(minutes=5)
 LOW_DISK_SHARE = 0.10  # free space under this share of the disk is shown as a warning
 FAILURES_SHOWN = 20
 DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}  # by SQLAlchemy's dialect name
+PROCESSING_WATCHED = ("pending", "running", "failed")  # "done" and files with nothing to process are not shown
+METRIC_PREFIX = "reslib_"
 
 
 @dataclass
@@ -117,14 +121,16 @@ def worker() -> Worker:
     return Worker(pending_tasks=jobs.pending_count(), last_seen=jobs.worker_last_seen())
 
 
-def processing() -> tuple[dict[str, int], list[Resource]]:
-    """How many files wait for, are in, or failed background processing; the latest failures."""
-    counts = dict(db.session.execute(select(Resource.processing, func.count(Resource.id))
-                                     .where(Resource.processing.in_(("pending", "running", "failed")))
-                                     .group_by(Resource.processing)).all())
-    failures = db.session.scalars(select(Resource).where(Resource.processing == "failed")
-                                  .order_by(Resource.updated_at.desc()).limit(FAILURES_SHOWN)).all()
-    return counts, failures
+def processing_counts() -> dict[str, int]:
+    """How many files wait for, are in, or failed background processing."""
+    return dict(db.session.execute(select(Resource.processing, func.count(Resource.id))
+                                   .where(Resource.processing.in_(PROCESSING_WATCHED))
+                                   .group_by(Resource.processing)).all())
+
+
+def latest_failures() -> list[Resource]:
+    return db.session.scalars(select(Resource).where(Resource.processing == "failed")
+                              .order_by(Resource.updated_at.desc()).limit(FAILURES_SHOWN)).all()
 
 
 def index_lag() -> dict[str, int]:
@@ -142,9 +148,67 @@ def disk() -> Disk:
 
 def overview() -> dict:
     now = utcnow()
-    counts, failures = processing()
     return {
         "now": now, "renewal": renewal(now), "renewal_target": RENEWAL_TARGET, "use": use(now),
-        "schools": by_school(now), "database": DATABASE_NAMES.get(db.engine.dialect.name, db.engine.dialect.name), "worker": worker(),
-        "processing": counts, "failures": failures, "index": index_lag(), "disk": disk(),
+        "schools": by_school(now), "database": DATABASE_NAMES.get(db.engine.dialect.name, db.engine.dialect.name),
+        "worker": worker(), "processing": processing_counts(), "failures": latest_failures(), "index": index_lag(),
+        "disk": disk(),
     }
+
+
+class Snapshot:
+    """A Prometheus collector of the page's platform and library figures, read afresh at each scrape.
+
+    Every figure comes from the database or the queue's storage, so every app server answers alike. The search
+    index's lag is left out: comparing it reads every indexed entry (most of a second on 100,000 resources),
+    too much to repeat at each scrape; the page and ``reslib check`` show it.
+    """
+
+    def collect(self) -> list[Metric]:
+        now = utcnow()
+        running = worker()
+        seen = running.last_seen
+        families = [
+            _gauge("worker_up", "1 if reslib worker noted it was alive within the last 5 minutes",
+                   int(running.running(now))),
+            _gauge("worker_last_seen_timestamp_seconds", "when reslib worker last noted it was alive (0: never)",
+                   seen.replace(tzinfo=UTC).timestamp() if seen else 0),
+            _gauge("queue_pending_tasks", "tasks waiting in the background queue", running.pending_tasks),
+        ]
+        counts = processing_counts()
+        families.append(_labelled("processing_resources", "resources by background processing state", "state",
+                                  {state: counts.get(state, 0) for state in PROCESSING_WATCHED}))
+        library = renewal(now)
+        families += [
+            _gauge("library_resources", "resources in the district or a school library", library.in_libraries),
+            _gauge("library_resources_added_last_year", "of those, entered a library in the last 365 days",
+                   library.added),
+            _gauge("library_renewal_target_ratio", "the share to renew each year (seed 004: at least a tenth)",
+                   RENEWAL_TARGET),
+        ]
+        used = use(now)
+        families += [
+            _labelled("usage_events_last_30_days", "resource views and downloads in the last 30 days", "kind",
+                      {"view": used["views"], "download": used["downloads"]}),
+            _gauge("resource_users_last_30_days", "people who viewed or downloaded a resource in the last 30 days",
+                   used["users"]),
+            _gauge("sign_ins_last_30_days", "people who signed in within the last 30 days", used["sign_ins"]),
+        ]
+        accounts = dict(db.session.execute(select(User.status, func.count(User.id)).group_by(User.status)).all())
+        families.append(_labelled("accounts", "accounts by status", "status",
+                                  {status: accounts.get(status, 0) for status in ACCOUNT_STATUSES}))
+        space = disk()
+        families += [_gauge("storage_free_bytes", "free space on the disk holding the files", space.free),
+                     _gauge("storage_size_bytes", "size of the disk holding the files", space.total)]
+        return families
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{METRIC_PREFIX}{name}", documentation, value=value)
+
+
+def _labelled(name: str, documentation: str, label: str, values: dict[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(f"{METRIC_PREFIX}{name}", documentation, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family

@@ -2,6 +2,7 @@
 
 Each view's docstring carries its OpenAPI operation after ``---``; /api/v1/openapi.json is built from them.
 """
+import hmac
 import re
 from functools import cache, wraps
 
@@ -9,11 +10,13 @@ from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext as _
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 
 from reslib.errors import ReslibError
 from reslib.extensions import csrf
 from reslib.models.base import MAX_ID
-from reslib.services import accounts
+from reslib.services import accounts, monitoring
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -95,6 +98,39 @@ def me():
               schema: {$ref: '#/components/schemas/Error'}
     """
     return jsonify(account_json(g.api_user))
+
+
+@bp.route("/metrics")
+def metrics():
+    """The monitoring page's platform and library figures in Prometheus's text format.
+
+    A scraper holds the district's METRICS_TOKEN, not a person's token: a person's token (a district admin's
+    above all) would put their account's every right, minors' records among them, on the monitoring server.
+    ---
+    get:
+      summary: 运行监控指标（Prometheus 格式，凭 METRICS_TOKEN 访问）
+      security: [{bearerAuth: []}]
+      responses:
+        200:
+          description: "gauges named reslib_*: worker, queue, media processing, library renewal, use, accounts, disk"
+          content: {text/plain: {schema: {type: string}}}
+        401:
+          description: missing or wrong metrics token
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+        404:
+          description: no METRICS_TOKEN is configured, so metrics are off
+          content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+    """
+    expected = current_app.config["METRICS_TOKEN"]
+    if not expected:
+        raise ReslibError(_("指标接口未启用：请在配置中设置 METRICS_TOKEN"), code="not_enabled", status=404)
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise ReslibError(_("需要有效的指标令牌（Authorization: Bearer …）"), code="unauthorized", status=401)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(monitoring.Snapshot())
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return encode(registry), 200, {"Content-Type": content_type}
 
 
 @bp.route("/openapi.json")
