@@ -13,11 +13,19 @@ from flask import current_app, request, url_for
 
 CACHED_FOR_SECONDS = 365 * 24 * 3600
 DIGEST_LENGTH = 12  # hex characters; only the release's own files are told apart
+URLS_KEY = "reslib.asset_urls"
 
 
 def asset_url(filename: str, endpoint: str = "static") -> str:
     """The URL of a static file of the app (``endpoint`` "static") or a blueprint ("awards.static")."""
-    return url_for(endpoint, filename=filename, v=_digest(_folder(endpoint), filename))
+    # Kept per app once built: every page names the same few files, and building a URL is a twentieth of a
+    # small page's time. It depends only on where the app is mounted (the script root) besides the file.
+    urls = current_app.extensions[URLS_KEY]
+    key = (endpoint, filename, request.script_root)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(endpoint, filename=filename, v=_digest(_folder(endpoint), filename))
+    return url
 
 
 def _folder(endpoint: str) -> str:
@@ -47,5 +55,6 @@ def keep_versioned_files(response):  # an after_request handler
 
 
 def init_app(app) -> None:
+    app.extensions[URLS_KEY] = {}
     app.jinja_env.globals["asset_url"] = asset_url
     app.after_request(keep_versioned_files)

@@ -54,3 +54,13 @@ def test_urls_follow_the_prefix_the_app_is_served_under(client):
     page = client.get("/login", environ_overrides={"SCRIPT_NAME": "/ziyuan"}).get_data(as_text=True)
     assert all(url.startswith("/ziyuan/static/") for url in _asset_urls(page))
     assert all(url.startswith("/static/") for url in _asset_urls(client.get("/login").get_data(as_text=True)))
+
+
+def test_asset_urls_follow_where_the_app_is_mounted(client):
+    """The URLs are kept once built, by mount point: a district serving reslib under a path prefix through its
+    proxy (as well as at the root) gets each page's links under the prefix it was asked through."""
+    at_root = _asset_urls(client.get("/login").get_data(as_text=True))
+    mounted = _asset_urls(client.get("/login", base_url="http://localhost/ziyuan/").get_data(as_text=True))
+    assert at_root and all(url.startswith("/static/") for url in at_root)
+    assert mounted == ["/ziyuan" + url for url in at_root]
+    assert _asset_urls(client.get("/login").get_data(as_text=True)) == at_root
