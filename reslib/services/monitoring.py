@@ -17,7 +17,7 @@ from reslib.models.accounts import STATUSES as ACCOUNT_STATUSES
 from reslib.models.base import utcnow
 from reslib.models.library import VISIBLE_STATUSES, Resource, UsageEvent
 from reslib.services import search
-from reslib.services.reports import schools_by_unit
+from reslib.services.reports import accounts_by_status, schools_by_unit
 from reslib.services.library import store
 
 RENEWAL_TARGET = 0.10  # seed 004: the library renews at least a tenth of itself each year
@@ -169,8 +169,8 @@ class Snapshot:
         running = worker()
         seen = running.last_seen
         families = [
-            _gauge("worker_up", "1 if reslib worker noted it was alive within the last 5 minutes",
-                   int(running.running(now))),
+            _gauge("worker_up", "1 if reslib worker noted it was alive within the last "
+                   f"{WORKER_SILENT_AFTER.seconds // 60} minutes", int(running.running(now))),
             _gauge("worker_last_seen_timestamp_seconds", "when reslib worker last noted it was alive (0: never)",
                    seen.replace(tzinfo=UTC).timestamp() if seen else 0),
             _gauge("queue_pending_tasks", "tasks waiting in the background queue", running.pending_tasks),
@@ -194,7 +194,7 @@ class Snapshot:
                    used["users"]),
             _gauge("sign_ins_last_30_days", "people who signed in within the last 30 days", used["sign_ins"]),
         ]
-        accounts = dict(db.session.execute(select(User.status, func.count(User.id)).group_by(User.status)).all())
+        accounts = accounts_by_status()
         families.append(_labelled("accounts", "accounts by status", "status",
                                   {status: accounts.get(status, 0) for status in ACCOUNT_STATUSES}))
         space = disk()

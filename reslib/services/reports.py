@@ -5,8 +5,12 @@ from reslib.extensions import db
 from reslib.models import School, Unit, User, UserRole
 
 
+def accounts_by_status() -> dict[str, int]:
+    return dict(db.session.execute(select(User.status, func.count(User.id)).group_by(User.status)).all())
+
+
 def district_overview() -> dict:
-    by_status = dict(db.session.execute(select(User.status, func.count(User.id)).group_by(User.status)).all())
+    by_status = accounts_by_status()
     by_role = dict(db.session.execute(select(UserRole.role, func.count(UserRole.user_id)).group_by(UserRole.role)).all())
     pending = dict(
         db.session.execute(

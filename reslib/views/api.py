@@ -50,11 +50,17 @@ def _query_parameters(docstring: str) -> dict:
     return {p["name"]: p.get("schema", {}) for p in operation.get("parameters", []) if p.get("in") == "query"}
 
 
+def bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer …`` header, if it has one."""
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def token_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-        user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        token = bearer_token()
+        user = accounts.user_for_token(token) if token else None
         if user is None:
             raise ReslibError(_("需要有效的 API 令牌（Authorization: Bearer …）"), code="unauthorized", status=401)
         g.api_user = user
@@ -124,8 +130,8 @@ def metrics():
     expected = current_app.config["METRICS_TOKEN"]
     if not expected:
         raise ReslibError(_("指标接口未启用：请在配置中设置 METRICS_TOKEN"), code="not_enabled", status=404)
-    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    token = bearer_token()
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
         raise ReslibError(_("需要有效的指标令牌（Authorization: Bearer …）"), code="unauthorized", status=401)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(monitoring.Snapshot())
