@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-postgres bench setup translations clean
+.PHONY: run test test-hard test-postgres bench setup translations clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,14 @@ run: setup instance/config.py
 	$(BIN)/gunicorn --workers 2 --worker-class gthread --threads 8 --bind $(HOST):$(PORT) \
 		--access-logfile - --log-level warning wsgi:app
 
+# Everything but the hardening suite, which has a command of its own (CI runs both).
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m 'not hard'
+
+# The hardening suite: authorization matrix, hostile input and uploads, the API against its OpenAPI
+# document (schemathesis), stored XSS in a real browser, fuzzed parsers (README: "Hardening suite").
+test-hard: setup
+	$(BIN)/pytest -q -m hard
 
 # The same suite against a real PostgreSQL (RESLIB_TEST_DATABASE_URL picks the server).
 test-postgres: setup

@@ -75,11 +75,13 @@ def resource_changed(resource, change, actor):
 
 
 @hookspec
-def review_checks(resource):
+def review_checks(resource, viewer):
     """Return findings for reviewers to see before they decide on ``resource``.
 
     Each finding is a dict: ``check`` (an id such as ``video.resolution``), ``ok`` (bool) and
     ``message`` (Chinese, e.g. "分辨率 960×540 低于 1280×720"). Return an empty list to add nothing.
+    ``viewer`` is the account reading them (the owner reads them too): a finding names nothing of
+    another resource that ``viewer`` may not see.
     """
 
 

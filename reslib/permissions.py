@@ -117,8 +117,15 @@ def _review_queue(user, target=None) -> bool:
 
 
 def _review_view(user, resource) -> bool:
-    """The review page, the workflow and processing failures: the owner, and reviewing staff who may see it."""
-    return _resource_view(user, resource) and (resource.owner_id == user.id or _review_queue(user))
+    """The review page, the workflow and processing failures: the owner, the owning school's admins, the
+    district, and the panel that scored it. The review history holds the school's internal comments, so
+    another school's staff never read it, published or not: what the district concluded of a published
+    resource, its grade, is on the resource's own page for everyone."""
+    if resource.owner_id == user.id or user.has_role("district_admin"):
+        return True
+    if resource.status == "draft":
+        return False  # a draft is its owner's alone
+    return _school_admin_of(user, resource) or _panel_member(user, resource)
 
 
 def _school_library(user, school) -> bool:

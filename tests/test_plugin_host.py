@@ -65,8 +65,9 @@ class ThrowawayPlugin:
         self.resource_changes.append((resource.title, change, getattr(actor, "username", None)))
 
     @hookimpl
-    def review_checks(self, resource):
-        return [{"check": "throwaway.title_length", "ok": len(resource.title) <= 10, "message": "标题不超过 10 个字"}]
+    def review_checks(self, resource, viewer):
+        return [{"check": "throwaway.title_length", "ok": len(resource.title) <= 10,
+                 "message": f"标题不超过 10 个字（{viewer.username} 在看）"}]
 
     @hookimpl
     def resource_panels(self, resource, user):
@@ -161,8 +162,9 @@ def test_hook_review_checks(app, district):
     from reslib.testing import add_resource
 
     resource = add_resource(district.teacher_a, status="submitted", title="一个标题很长很长很长的资源")
-    findings = {f["check"]: f for f in review.checks_for(resource)}
+    findings = {f["check"]: f for f in review.checks_for(resource, district.admin_a)}
     assert findings["throwaway.title_length"]["ok"] is False
+    assert "admin.a 在看" in findings["throwaway.title_length"]["message"]  # the reader reaches the plugin
 
 
 def test_hook_resource_panels(client, district):

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 
 from reslib import hookimpl
 from reslib.models.library import STATUSES
+from reslib.permissions import can
 from reslib.services import library
 
 # The national metadata standard's 资源类型代码 for each kind of media file.
@@ -10,8 +11,8 @@ TYPE_CODE_FOR_KIND = {"video": "A01", "audio": "A02"}
 
 
 @hookimpl(tryfirst=True)
-def review_checks(resource):
-    return [*_metadata(resource), *_technical(resource), *_duplicates(resource), *_processing(resource),
+def review_checks(resource, viewer):
+    return [*_metadata(resource), *_technical(resource), *_duplicates(resource, viewer), *_processing(resource),
             *_content_scan(resource)]
 
 
@@ -59,15 +60,21 @@ def _shown(finding) -> dict:
     return _finding(finding.check, finding.ok, finding.text())
 
 
-def _duplicates(resource) -> list[dict]:
+def _duplicates(resource, viewer) -> list[dict]:
+    """Twins are named only to a viewer who may see them: another school's draft keeps its title, number and
+    state to itself, and is only said to exist."""
     if not resource.file_sha256:
         return []
     others = library.duplicates_of(resource)
     if not others:
         return [_finding("duplicate", True, _("未发现重复文件"))]
-    return [_finding("duplicate", False, _("与《%(title)s》（编号 %(id)s，%(status)s）文件完全相同",
-                                          title=other.title, id=other.id, status=STATUSES[other.status]))
-            for other in others]
+    named = [other for other in others if can(viewer, "resource.view", other)]
+    findings = [_finding("duplicate", False, _("与《%(title)s》（编号 %(id)s，%(status)s）文件完全相同",
+                                               title=other.title, id=other.id, status=STATUSES[other.status]))
+                for other in named]
+    if len(named) < len(others):
+        findings.append(_finding("duplicate", False, _("资源库中已有与此完全相同的文件（你无权查看）")))
+    return findings
 
 
 def _processing(resource) -> list[dict]:

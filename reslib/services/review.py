@@ -391,9 +391,9 @@ def sent_back_to(owner, limit: int) -> list[tuple[Resource, ReviewDecision | Non
     return [(resource, latest_return(resource)) for resource in resources]
 
 
-def checks_for(resource: Resource) -> list[dict]:
-    """Every finding of every plugin's review_checks (the core's own included), flattened."""
-    return [finding for findings in hooks().review_checks(resource=resource) for finding in findings or []]
+def checks_for(resource: Resource, viewer) -> list[dict]:
+    """Every finding of every plugin's review_checks (the core's own included), flattened, as ``viewer`` may read them."""
+    return [finding for findings in hooks().review_checks(resource=resource, viewer=viewer) for finding in findings or []]
 
 
 # --- queues ---------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ def _detail_page(resource, status=200, **posted):
     for form in forms.values():
         form.shown_status.data = resource.status
     return render_template(
-        "review/detail.html", resource=resource, checks=review.checks_for(resource), panel=panel, own=own,
+        "review/detail.html", resource=resource, checks=review.checks_for(resource, current_user), panel=panel, own=own,
         history=review.history(resource), allowed=allowed, forms=forms, statuses=STATUSES, step_labels=STEP_LABELS,
         field_labels=COMMENTED_FIELDS, today=review.today(), queue_link=can(current_user, "review.queue"),
     ), status
