@@ -1,4 +1,5 @@
-"""``python -m bench``: measure every figure group, write bench/results/latest.json and print a table.
+"""``python -m bench [GROUP …]``: measure every figure group (or those named: pages, library, catalogue,
+search, signin), write bench/results/latest.json and print a table.
 
 BENCH_SECONDS sets the measuring time of each load (default 5). Load comes from wrk when it is on
 PATH (Debian package ``wrk``), else from a slower Python generator; each figure records which.
@@ -9,21 +10,25 @@ exits 1 when a group could not be measured at all.
 import sys
 import traceback
 
-from bench import catalogue, library, pages, search
+from bench import catalogue, library, pages, search, signin
 from bench.common import BenchError, bench_seconds, print_table, write_results
 
 # Each group is a function returning its list of Figures; a new group is a new module added here.
-GROUPS = [pages.figures, library.figures, catalogue.figures, search.figures]
+GROUPS = {module.__name__.removeprefix("bench."): module.figures
+          for module in (pages, library, catalogue, search, signin)}
 
 
-def main() -> int:
+def main(names: list[str]) -> int:
     try:
         bench_seconds()  # a bad BENCH_SECONDS should fail now, not after minutes of setup
+        unknown = set(names) - set(GROUPS)
+        if unknown:
+            raise BenchError(f"no figure group {', '.join(sorted(unknown))}; the groups: {', '.join(GROUPS)}")
     except BenchError as exc:
         print(exc, file=sys.stderr)
         return 1
     figures, broken = [], []
-    for group in GROUPS:
+    for group in [GROUPS[name] for name in names] or GROUPS.values():
         # A group that breaks must not cost the figures of the others.
         try:
             figures += group()
@@ -43,6 +48,6 @@ def main() -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main())
+        sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:
         sys.exit(130)

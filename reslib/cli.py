@@ -1,4 +1,5 @@
 """The ``reslib`` command (also ``flask --app reslib``): set-up, demo data, accounts, schools, plugins."""
+import faulthandler
 import threading
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def worker(workers, drain):
     if drain:
         click.echo(f"已处理 {queue.run_pending()} 个任务。")
         return
+    # A crash in C code (PyAV, Pillow, zxing-cpp…) writes every thread's Python traceback to stderr before the
+    # process dies, so the log says which task it was.
+    faulthandler.enable()
     click.echo(f"后台任务进程已启动（{workers} 个线程）。")
     threading.Thread(target=queue.keep_noting_worker_alive, name="heartbeat", daemon=True).start()
     queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

@@ -16,14 +16,15 @@ ID_NUMBER_KEY = None  # keys the hash of national ID numbers; None = instance/id
 PLUGINS = []  # enabled plugins by entry-point name, e.g. ["points", "awards", "sync_provincial"]
 
 # --- accounts and sessions --------------------------------------------------------------
-PASSWORD_HASH_METHOD = "scrypt"  # werkzeug hash method for passwords
+# Passwords are hashed with argon2id at OWASP's parameters, a fifth of the CPU of werkzeug's scrypt default
+# (make bench: 21 against 99 ms a check). Hashes made before (werkzeug's scrypt or pbkdf2) or with other
+# parameters still verify, and are rehashed with these at the person's next successful sign-in.
+PASSWORD_ARGON2_MEMORY_KIB = 19456  # memory one check fills, in KiB (19 MiB)
+PASSWORD_ARGON2_TIME_COST = 2  # passes over that memory
+PASSWORD_ARGON2_PARALLELISM = 1  # threads per check: one, so a rush of sign-ins shares the cores fairly
 PASSWORD_MIN_LENGTH = 8  # plus at least 3 of: lower, upper, digit, symbol
 LOGIN_MAX_FAILURES = 5  # consecutive failures before the account is locked
 LOGIN_LOCKOUT_MINUTES = 15  # how long a locked account stays locked
-# A classroom signs in together from one school address, so the per-address limit is generous;
-# guessing one account's password is held back by the per-account limit and the lockout.
-LOGIN_RATE_LIMIT_PER_ADDRESS = "120 per minute"  # login attempts from one address
-LOGIN_RATE_LIMIT_PER_ACCOUNT = "10 per minute"  # login attempts at one account name
 REGISTER_RATE_LIMIT = "300 per hour"  # registrations from one address (a school's NAT serves hundreds)
 IDLE_TIMEOUT_MINUTES = 30  # a session unused this long is signed out
 SESSION_COOKIE_HTTPONLY = True
@@ -33,10 +34,24 @@ PERMANENT_SESSION_LIFETIME = timedelta(hours=12)  # hard cap on a session's age
 SESSION_REFRESH_EACH_REQUEST = False  # the cap counts from sign-in; the idle check refreshes the cookie once a minute
 PROXY_FIX = 0  # number of trusted reverse proxies in front (for client addresses)
 
-# --- rate limits ------------------------------------------------------------------------
-RATELIMIT_STORAGE_URI = "memory://"  # redis://127.0.0.1:6379/0 when several servers share limits
+# --- sign-in limits ----------------------------------------------------------------------
+# Every attempt counts, right or wrong, in one storage that all workers share (docs/operations.md). A whole
+# school often reaches the server from one NAT address, and at the bell 1,000-2,000 pupils sign in, about 20 a
+# second: 1,200 a minute. So a school's address may make 1,800 attempts a minute (the rush, and every other pupil
+# retyping a password) and 6,000 an hour (each pupil of a large school three times); any other address, a home
+# or a carrier's shared address, needs a few, and one guessing passwords is held to 30 a minute. Guessing one
+# account's password is held by the per-account limit and the lockout, from any number of addresses.
+LOGIN_RATE_LIMIT_PER_ACCOUNT = "5 per minute"  # attempts at one account name: as fast as LOGIN_MAX_FAILURES, no faster
+LOGIN_RATE_LIMIT_PER_SCHOOL_ADDRESS = "1800 per minute; 6000 per hour"  # attempts from one address in SCHOOL_NETWORKS
+LOGIN_RATE_LIMIT_PER_ADDRESS = "30 per minute; 200 per hour"  # attempts from any other address
+# The district's school networks as CIDRs (RESLIB_SCHOOL_NETWORKS: a JSON list, or commas). Schools on the education
+# network reach the server from private addresses; add the public ones of schools that come over the internet.
+SCHOOL_NETWORKS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+# None = a SQLite file in instance/ that the server's workers share; redis://127.0.0.1:6379/0 when several servers do
+RATELIMIT_STORAGE_URI = None
 RATELIMIT_STRATEGY = "moving-window"  # no burst allowed at the edge of a fixed window
 RATELIMIT_HEADERS_ENABLED = True
+RATELIMIT_SWALLOW_ERRORS = True  # a failing storage is logged and the attempt goes on, held by the lockout alone
 
 # --- forms ------------------------------------------------------------------------------
 WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session

@@ -1,7 +1,6 @@
 """Flask extensions, created unbound and bound to each app in create_app()."""
 from flask import request
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -9,6 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from reslib.ratelimit import SignInLimiter
 
 
 class Base(DeclarativeBase):
@@ -28,7 +29,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+limiter = SignInLimiter(key_func=get_remote_address)
 babel = Babel()
 
 

@@ -48,7 +48,9 @@ def make_test_app(tmp_path, **overrides):
     config = {
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
+        # argon2id at its least (8 KiB, one pass): microseconds a check, where production's take 20-40 ms
+        "PASSWORD_ARGON2_MEMORY_KIB": 8,
+        "PASSWORD_ARGON2_TIME_COST": 1,
         "LOGIN_RATE_LIMIT_PER_ADDRESS": "1000 per minute",
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": "1000 per minute",
         "PLUGINS": ALL_PLUGINS,
@@ -116,9 +118,9 @@ class District:
     """A small district: two units, three schools, one account per role and school."""
 
     def __init__(self):
-        from werkzeug.security import generate_password_hash
+        from reslib.services.accounts import hash_password
 
-        self.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+        self.password_hash = hash_password(PASSWORD)
         east, west = Unit(name="东城片区"), Unit(name="西城片区")
         self.school_a = School(name="第一实验小学", code="A01", unit=east)
         self.school_b = School(name="育才中学", code="B01", unit=east)

@@ -1,15 +1,18 @@
 """Accounts: registration, real-name verification, login and sessions, lifecycle, API tokens."""
+import functools
 import hashlib
 import secrets
 import string
 from datetime import timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
@@ -36,8 +39,45 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# --- password hashes -----------------------------------------------------------------------
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return _argon2id(config["PASSWORD_ARGON2_TIME_COST"], config["PASSWORD_ARGON2_MEMORY_KIB"],
+                     config["PASSWORD_ARGON2_PARALLELISM"])
+
+
+@functools.cache
+def _argon2id(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    return _hasher().hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches ``stored``: an argon2 hash, or werkzeug's (scrypt:…, pbkdf2:…) from before."""
+    if not stored.startswith("$argon2"):
+        return check_password_hash(stored, password)
+    try:
+        return _hasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _outdated(stored: str) -> bool:
+    return not stored.startswith("$argon2id$") or _hasher().check_needs_rehash(stored)
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_hex(8))
+
+
+def _spend_a_password_check(password: str) -> None:
+    """As long as checking a real account's password takes, so response times do not tell who has one."""
+    verify_password(_dummy_hash(_hasher()), password)
 
 
 def get_user(user_id) -> User:
@@ -164,22 +204,24 @@ def _login_failure_message() -> str:
 def authenticate(username: str, password: str) -> User:
     """Return the account if the password is right and it may sign in.
 
-    Unknown user, wrong password and a locked account all get the same answer, so the form
-    cannot be used to find out who has an account.
+    Unknown user, wrong password and a locked account all get the same answer in the same time, so the
+    form cannot be used to find out who has an account. A hash from before argon2id, or with other
+    parameters than configured, is replaced at a successful sign-in, the one moment the password is known.
     """
     now = utcnow()
+    password = password or ""
     user = user_by_username(username)
     if user is None:
-        # Spend the same time as a real check so response times do not reveal unknown names.
-        check_password_hash(_dummy_hash(), password or "")
+        _spend_a_password_check(password)
         audit.record("login.failed", target=f"account:{(username or '')[:40]}", result="denied", detail=_l("没有这个用户名"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
     if user.is_locked(now):
+        _spend_a_password_check(password)
         audit.record("login.failed", target=user, result="denied", detail=_l("账号已锁定"))
         db.session.commit()
         raise ReslibError(_login_failure_message(), code="bad_credentials", status=401)
-    if not check_password_hash(user.password_hash, password or ""):
+    if not verify_password(user.password_hash, password):
         user.failed_logins += 1
         audit.record("login.failed", target=user, result="denied", detail=_l("连续第 %(n)s 次失败", n=user.failed_logins))
         if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
@@ -197,18 +239,10 @@ def authenticate(username: str, password: str) -> User:
             "disabled": _("账号已停用，请联系学校管理员。"),
         }
         raise ReslibError(messages[user.status], code=f"account_{user.status}", status=403)
+    if _outdated(user.password_hash):
+        user.password_hash = hash_password(password)
     user.failed_logins, user.last_login_at = 0, now
     return user
-
-
-_DUMMY = {}
-
-
-def _dummy_hash() -> str:
-    method = current_app.config["PASSWORD_HASH_METHOD"]
-    if method not in _DUMMY:
-        _DUMMY[method] = generate_password_hash(secrets.token_hex(8), method=method)
-    return _DUMMY[method]
 
 
 def start_session(user: User) -> str:
@@ -372,10 +406,10 @@ def reset_password(actor: User, user: User) -> str:
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    if not check_password_hash(user.password_hash, current or ""):
+    if not verify_password(user.password_hash, current or ""):
         raise ReslibError(_("当前密码不正确"), field="current_password")
     check_password_policy(new, user.username)
-    if check_password_hash(user.password_hash, new):
+    if verify_password(user.password_hash, new):
         raise ReslibError(_("新密码不能与当前密码相同"), field="password")
     user.password_hash = hash_password(new)
     user.must_change_password = False

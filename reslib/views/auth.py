@@ -10,6 +10,7 @@ from sqlalchemy import select
 from reslib.errors import ReslibError
 from reslib.extensions import db, limiter
 from reslib.models import School
+from reslib.ratelimit import address_limit
 from reslib.services import accounts
 from reslib.views import fresh_session, safe_next, show_error
 from reslib.views.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm, choices
@@ -35,8 +36,9 @@ def login():
 
 
 # Only attempts are throttled: showing the form is a read, and reads never pass through the limiter.
+# A school's address gets a limit sized for the bell, other addresses a tighter one (reslib.ratelimit).
 @bp.post("/login")
-@limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ADDRESS"))
+@limiter.limit(address_limit)
 @limiter.limit(_setting("LOGIN_RATE_LIMIT_PER_ACCOUNT"), key_func=_attempted_account)
 def sign_in():
     if current_user.is_authenticated:
