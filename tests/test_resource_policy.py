@@ -37,13 +37,14 @@ TABLE = {
     "resource.decide": {"district_review": {"admin"}},
     "resource.withdraw": {"school_approved": {"admin.a", "admin"}, "published": {"admin"}},
     "resource.rate": {"school_approved": SCHOOL_A, "published": EVERYONE},
-    # the review page: the owner, and reviewing staff (school admins, reviewers, the district) who may see it
+    # the review page: the owner, the owning school's admins, the district and the panel assigned to it;
+    # another school's staff and unassigned reviewers never, published or not (tests/hard/test_review_privacy.py)
     "review.view": {
         "draft": {"teacher.a", "admin"},
         "submitted": OWNER_AND_SCHOOL_STAFF,
-        "school_approved": OWNER_AND_SCHOOL_STAFF | {"reviewer.a"},
+        "school_approved": OWNER_AND_SCHOOL_STAFF,
         "district_review": OWNER_AND_SCHOOL_STAFF | {"reviewer"},
-        "published": {"teacher.a", "admin.a", "admin.b", "reviewer", "reviewer.a", "admin"},
+        "published": OWNER_AND_SCHOOL_STAFF,
         "returned": OWNER_AND_SCHOOL_STAFF,
         "rejected": OWNER_AND_SCHOOL_STAFF,
         "withdrawn": OWNER_AND_SCHOOL_STAFF,

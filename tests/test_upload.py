@@ -216,12 +216,15 @@ def test_the_api_uploads_edits_and_deletes_drafts(client, district):
     resource_id = created.get_json()["id"]
     assert created.get_json()["title"] == "八年级 数学"
     bad = client.patch(f"/api/v1/resources/{resource_id}", json={"created_on": "昨天", "kind": "nope"}, headers=auth)
-    assert bad.status_code == 422
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_body"  # not what the document allows
     assert set(bad.get_json()["error"]["fields"]) == {"created_on", "kind"}
+    refused = client.patch(f"/api/v1/resources/{resource_id}", json={"subject_id": 99999, "section": "德育",
+                                                                     "column": "劳动光荣"}, headers=auth)
+    assert refused.status_code == 422 and set(refused.get_json()["error"]["fields"]) == {"subject_id", "column"}
     ok = client.patch(f"/api/v1/resources/{resource_id}", json={"title": "八年级数学 勾股定理", "kind": "student"}, headers=auth)
     assert ok.status_code == 200 and ok.get_json()["title"] == "八年级数学 勾股定理"
     link = client.post("/api/v1/resources", json={"link_url": "ftp://example.org/x"}, headers=auth)
-    assert link.status_code == 400 and link.get_json()["error"]["field"] == "link_url"
+    assert link.status_code == 422 and link.get_json()["error"]["field"] == "link_url"
     assert client.delete(f"/api/v1/resources/{resource_id}", headers=auth).status_code == 204
     assert client.post("/api/v1/resources", data=MINIMAL_PDF).status_code == 401
 

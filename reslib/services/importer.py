@@ -171,25 +171,31 @@ def _jsonl_rows(data: bytes) -> list[tuple[int, dict | None]]:
         raise ReslibError(_("JSON Lines 文件须为 UTF-8 编码"), field="file") from exc
     lookup = {alias.lower(): key for key, aliases in COLUMNS.items() for alias in aliases}
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: a JSON string may hold U+2028 and the other breaks str.splitlines() knows.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         if len(rows) >= MAX_ROWS:
             raise ReslibError(_("一次最多导入 %(n)s 行", n=MAX_ROWS), field="file")
         try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict):
-            rows.append((number, None))  # reported with the other rows' errors
-            continue
-        cells = {}
-        for name, value in record.items():
-            key = lookup.get(str(name).strip().lower())
-            if key and key not in cells:
-                cells[key] = _json_text(value)
-        rows.append((number, cells))
+            cells = _json_cells(line, lookup)
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack
+            cells = None
+        rows.append((number, cells))  # None is reported with the other rows' errors
     return rows
+
+
+def _json_cells(line: str, lookup: dict) -> dict | None:
+    """{column key: text} of one JSON line; None when it is not an object."""
+    record = json.loads(line)
+    if not isinstance(record, dict):
+        return None
+    cells = {}
+    for name, value in record.items():
+        key = lookup.get(name.strip().lower())
+        if key and key not in cells:
+            cells[key] = _json_text(value)
+    return cells
 
 
 def _json_text(value) -> str:

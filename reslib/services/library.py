@@ -192,26 +192,52 @@ def duplicates_of(resource: Resource) -> list[Resource]:
         Resource.lineage_id != resource.lineage_id)))
 
 
-def create_link(user, url: str, title: str = "") -> Resource:
-    """A resource hosted elsewhere (以链接方式汇集): the URL must be a plain http(s) address."""
+def create_link(user, url: str, title: str = "", metadata: dict | None = None) -> Resource:
+    """A resource hosted elsewhere (以链接方式汇集): the URL must be a plain http(s) address; ``title`` (else the
+    link's host) and any other metadata come with it. Everything is checked before anything is written: a refused
+    link leaves no draft behind, so a client that retries does not pile them up."""
     require(user, "resource.upload")
-    url = check_link(url)
-    resource = Resource(owner_id=user.id, school_id=user.school_id, link_url=url,
-                        title=(title or "").strip()[:200] or urlsplit(url).hostname, type_code="A03")
+    resource = Resource(owner_id=user.id, school_id=user.school_id, type_code="A03")
+    data = {**(metadata or {}), "link_url": url}
+    if (title or "").strip():
+        data["title"] = title
+    values, errors = clean_metadata(data, resource)
+    if not (url or "").strip():  # an edit may empty the link; a link resource starts with one
+        errors["link_url"] = _("请填写资源网址")
+    if errors:
+        raise MetadataInvalid(errors)
+    for field, value in values.items():
+        setattr(resource, field, value)
+    resource.title = resource.title or urlsplit(resource.link_url).hostname[:200]
     _add_new(resource)
     changed(resource, "created", user)
     return resource
 
 
+LINK_MAX = 1000  # characters in a link (Resource.link_url)
+
+
 def check_link(url: str) -> str:
+    """``url`` without surrounding spaces, if it is a plain http(s) address; else a ReslibError for link_url."""
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 1000:
-        raise ReslibError(_("链接应是完整的 http:// 或 https:// 网址"), field="link_url")
-    if parts.username or parts.password:
-        raise ReslibError(_("链接中不能含有用户名或密码"), field="link_url")
     if any(ch.isspace() for ch in url):
         raise ReslibError(_("链接中不能有空格"), field="link_url")
+    if _UNSAFE_IN_NAMES.search(url):  # a right-to-left override makes an address read otherwise than it leads
+        raise ReslibError(_("链接中不能有控制字符或文字方向控制字符"), field="link_url")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or len(url) > LINK_MAX:
+        raise ReslibError(_("链接应是完整的 http:// 或 https:// 网址"), field="link_url")
+    try:
+        port_ok = parts.port != 0  # None when there is none; ValueError unless a number from 0 to 65535
+    except ValueError:
+        port_ok = False
+    if not port_ok:
+        raise ReslibError(_("链接中的端口应为 1 到 65535 之间的数字"), field="link_url")
+    if parts.username or parts.password:
+        raise ReslibError(_("链接中不能含有用户名或密码"), field="link_url")
     return url
 
 

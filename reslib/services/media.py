@@ -19,7 +19,7 @@ import ffmpeg
 import filetype
 import imageio_ffmpeg
 import pypdfium2 as pdfium
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from reslib.messages import N_
 
@@ -327,5 +327,8 @@ def _open_pdf(path) -> pdfium.PdfDocument:
 def _open_image(path) -> Image.Image:
     try:
         return Image.open(path)
+    except UnidentifiedImageError as error:  # its own words name the stored file's path on the server
+        raise MediaError(N_("图片文件已损坏或格式不受支持，无法读取（%(detail)s）"),
+                         detail="cannot identify image file") from error
     except (OSError, Image.DecompressionBombError) as error:
         raise MediaError(N_("图片文件已损坏或格式不受支持，无法读取（%(detail)s）"), detail=error) from error

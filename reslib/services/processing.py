@@ -55,7 +55,8 @@ def _process(resource: Resource, work: Path) -> None:
     from reslib.services import media, qrscan  # only the worker loads the decoders
 
     files = store()
-    source = files.path(resource.file_sha256)
+    # A link resource has no file; it is processed for the cover its uploader gave it.
+    source = files.path(resource.file_sha256) if resource.file_sha256 else None
     kind = resource.file_kind
     probe = None
     if kind in PROBED_KINDS:
@@ -78,7 +79,7 @@ def _process(resource: Resource, work: Path) -> None:
         media.make_rendition(source, rendition, target, probe, timeout=current_app.config["MEDIA_TIMEOUT_SECONDS"])
         resource.rendition_sha256 = files.put_file(rendition)
         resource.rendition_mime = {"mp4": "video/mp4", "mp3": "audio/mpeg"}[target]
-    if probe is not None:
+    if probe is not None or resource.cover_from_uploader:
         _step(resource, "scan")
         # A cover made from the file is a copy of its first page or frame: scan only the uploader's own.
         cover_path = files.path(resource.cover_sha256) if resource.cover_from_uploader else None

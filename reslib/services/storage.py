@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import time
 import uuid
 import warnings
@@ -218,6 +219,11 @@ def _zip_bomb(message: str | None = None) -> ReslibError:
     return ReslibError(message or _("压缩包解压后过大（疑似压缩炸弹）"), code="zip_bomb", status=413)
 
 
+def _unsafe_archive() -> ReslibError:
+    return ReslibError(_("压缩包中有文件会解压到压缩包之外（绝对路径、“..”或符号链接），请重新打包后上传"),
+                       code="unsafe_archive", status=422)
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -393,12 +399,44 @@ def _check_image(path: Path) -> None:
 def _check_zip(path: Path) -> None:
     """Judge a zip from its central directory alone: declared sizes, ratios and names; nothing is inflated."""
     members = _zip_members(path)
+    _refuse_bombs(members)
+    for member in members:
+        if member.filename.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
+            raise _zip_bomb(_("压缩包内不能再包含压缩包"))
+        if _escapes(member):
+            raise _unsafe_archive()
+
+
+def check_zip_bomb(source, max_unzipped: int | None = None) -> None:
+    """Refuse a zip (at a path, or in a binary file) whose central directory declares a bomb, or more than
+    ``max_unzipped`` bytes (MAX_UNZIPPED_BYTES unless given), before a library inflates it: an imported XLSX, say, which openpyxl would inflate
+    whole. Anything else wrong with it (not a zip at all, damaged) is left for its reader to report."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, NotImplementedError, ValueError):
+        return
+    _refuse_bombs(members, max_unzipped)
+
+
+def _refuse_bombs(members: list[zipfile.ZipInfo], max_unzipped: int | None = None) -> None:
+    max_unzipped = MAX_UNZIPPED_BYTES if max_unzipped is None else max_unzipped
     if len(members) > MAX_ZIP_MEMBERS:
         raise _zip_bomb(_("压缩包内文件过多：最多 %(n)s 个", n=MAX_ZIP_MEMBERS))
-    if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
+    if sum(member.file_size for member in members) > max_unzipped:
         raise _zip_bomb()
     for member in members:
         if member.file_size > ZIP_RATIO_MIN_BYTES and member.file_size > MAX_ZIP_RATIO * member.compress_size:
             raise _zip_bomb()
-        if member.filename.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
-            raise _zip_bomb(_("压缩包内不能再包含压缩包"))
+
+
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def _escapes(member: zipfile.ZipInfo) -> bool:
+    """Whether unpacking the member (a courseware package, on a teacher's or pupil's computer) could write or
+    link outside the folder it is unpacked into: an absolute or drive path, a ".." step (with either slash,
+    as Windows tools read both), or a symbolic link, whose target may be anywhere."""
+    name = member.filename.replace("\\", "/")
+    return (name.startswith("/") or _DRIVE.match(name) is not None or ".." in name.split("/")
+            or stat.S_ISLNK(member.external_attr >> 16))

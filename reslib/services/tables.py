@@ -1,14 +1,24 @@
 """Reading CSV/XLSX uploads by header name, and writing XLSX exports that spreadsheets cannot execute."""
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 
 from reslib.errors import ReslibError
+from reslib.services.storage import check_zip_bomb
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What Excel refuses in a sheet's name, as the full-width forms a Chinese name would use anyway.
+_SHEET_TITLE_FULL_WIDTH = str.maketrans("/\\:?*[]", "／＼：？＊［］")
+# Control characters, which no sheet name holds, and what XML cannot hold at all (a workbook with one in
+# a name does not open).
+_NOT_IN_SHEET_TITLES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+SHEET_TITLE_MAX = 31
+# Far past the largest import a row cap allows (20,000 rows of text inflate to some tens of MB)
+XLSX_MAX_UNZIPPED_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -69,16 +79,21 @@ def _csv_rows(data: bytes):
             continue
     else:
         raise ReslibError(_("无法识别文件编码，请另存为 UTF-8 的 CSV 或 .xlsx"), field="file")
-    reader = csv.reader(io.StringIO(text))
+    rows_read = 0
     try:
-        yield from reader
-    except csv.Error as exc:  # a field over the csv module's limit, most often from an unclosed quote
-        raise ReslibError(_("第 %(n)s 行无法读取：请检查引号是否成对", n=reader.line_num), field="file") from exc
+        # newline="": line breaks are the reader's to find, so that old Mac files (CR alone) read too
+        for rows_read, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            yield row
+    except csv.Error as exc:  # read leniently (not strict), a cell over the field limit is its only error
+        raise ReslibError(_("第 %(n)s 行有单元格超过 %(limit)s 个字符，无法读取（引号不成对时，其后的内容会连成一格）",
+                            n=rows_read + 1, limit=csv.field_size_limit()), field="file") from exc
 
 
 def _xlsx_rows(data: bytes):
     """The active sheet's rows one at a time, as ``_csv_rows``."""
     damaged = _("无法读取这个 Excel 文件：请确认它是 .xlsx 格式且没有损坏")
+    # openpyxl inflates the sheet whole: a bomb is refused by its central directory first
+    check_zip_bomb(io.BytesIO(data), max_unzipped=XLSX_MAX_UNZIPPED_BYTES)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         rows = workbook.active.iter_rows(values_only=True)  # a workbook without a worksheet has no active sheet
@@ -100,9 +115,16 @@ def safe_cell(value):
     return value
 
 
+def sheet_title(text: str) -> str:
+    """``text`` as a name Excel accepts for a sheet: none of / \\ : ? * [ ], at most 31 characters, not
+    beginning or ending with an apostrophe. Empty when nothing is left (openpyxl then names it "Sheet")."""
+    title = _NOT_IN_SHEET_TITLES.sub("", text).translate(_SHEET_TITLE_FULL_WIDTH)
+    return title[:SHEET_TITLE_MAX].strip().strip("'")
+
+
 def xlsx_bytes(title: str, header: list[str], rows) -> bytes:
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
+    sheet = workbook.create_sheet(sheet_title(title))
     sheet.append(header)
     for row in rows:
         sheet.append([safe_cell(value) for value in row])

@@ -1,5 +1,5 @@
 """Thin blueprints: parse the request, call a service with the acting user, render."""
-from urllib.parse import urlsplit
+import re
 
 from flask import flash, request, session, url_for
 from flask_babel import gettext as _
@@ -9,12 +9,21 @@ from reslib.errors import ReslibError
 from reslib.models.base import MAX_ID
 
 
+def _numbers_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers from 0 to ``limit``."""
+    digits = str(limit)
+    shorter = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    below = [rf"{digits[:i]}[0-{int(d) - 1}]\d{{{len(digits) - i - 1}}}" for i, d in enumerate(digits) if d != "0"]
+    return "(?:" + "|".join([*shorter, *below, digits]) + ")"
+
+
 class IdConverter(IntegerConverter):
     """``<int:…>`` in every route: a number larger than any id the database holds is a 404 like any missing
-    row, instead of a query the database refuses."""
+    row, instead of a query the database refuses. Its pattern stops at MAX_ID: werkzeug picks a route by pattern
+    before its converter reads the value, so a value refused only then was answered 405 for a method the path has
+    (with an Allow header naming the path's other methods)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    regex = _numbers_up_to(MAX_ID)
 
 
 def fresh_session() -> None:
@@ -33,7 +42,10 @@ def raise_if_refused(exc) -> None:
 
 def json_object() -> dict:
     """The request's JSON body, which must be an object: anything else gets a 400, not a crash on the first lookup."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes ("[[[[…"): silent covers only ValueError
+        body = None
     if not isinstance(body, dict):
         raise ReslibError(_("请求内容应为 JSON 对象"), code="bad_request")
     return body
@@ -49,13 +61,18 @@ def show_error(form, exc) -> None:
         flash(exc.message, "error")
 
 
+# Control characters: werkzeug refuses CR and LF in a header, and browsers drop tabs and line breaks from a URL
+# ("/\t/evil.example" is read as "//evil.example"); a lone surrogate cannot be encoded into the header at all.
+_NOT_IN_NEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site paths are followed after login; anything else goes to ``default``."""
-    if not target:
+    if not target or _NOT_IN_NEXT.search(target):
         return default
-    target = target.replace("\\", "/").strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    target = target.replace("\\", "/").strip()  # browsers read "/\evil.example" as "//evil.example"
+    # A path ("/…" but not "//…", which is another host) has neither a scheme nor a host.
+    if not target.startswith("/") or target.startswith("//"):
         return default
     return target
 

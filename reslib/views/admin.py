@@ -1,7 +1,7 @@
 """Administration: verification queue, accounts, rosters, schools, audit log, monitoring, plugins."""
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from reslib.views.forms import (
     UploadForm,
     choices,
 )
+from reslib.views.library import send_export
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -166,12 +167,8 @@ def export_accounts():
     """The school's accounts as XLSX: personal data, so only for its admins, and audited."""
     school = accounts.get_school(_school_filter())
     workbook = accounts.export_school_accounts(current_user, school)
-    filename = f"accounts-{school.code or school.id}-{date.today():%Y%m%d}.xlsx"
-    return Response(
-        workbook,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"},
-    )
+    return send_export(workbook, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       f"accounts-{school.code or school.id}-{date.today():%Y%m%d}.xlsx")
 
 
 @bp.route("/roster", methods=["GET", "POST"])

@@ -186,18 +186,30 @@ def _image(resource, column: str):
 def send_blob(sha: str, mimetype: str, name: str | None, *, policy: str, attachment: bool = False):
     """A stored file with Range support, its display name (RFC 5987) and the headers that keep it inert.
     With X_ACCEL_REDIRECT set, nginx sends the bytes (and answers Range) from its internal location."""
-    name = library.display_name(name) if name else None
     prefix = current_app.config.get("X_ACCEL_REDIRECT")
     if prefix:
         # Headers only; the empty body is replaced by the file nginx finds at X-Accel-Redirect.
-        response = send_file(io.BytesIO(), mimetype=mimetype, as_attachment=attachment, download_name=name,
-                             conditional=False, etag=False)
+        response = _send(io.BytesIO(), mimetype, name, attachment=attachment, conditional=False, etag=False)
         response.headers["X-Accel-Redirect"] = f"{prefix}{sha[:2]}/{sha[2:4]}/{sha}"
     else:
-        response = send_file(library.store().path(sha), mimetype=mimetype, as_attachment=attachment,
-                             download_name=name, conditional=True)
-    response.headers["X-Content-Type-Options"] = "nosniff"
+        response = _send(library.store().path(sha), mimetype, name, attachment=attachment, conditional=True)
     response.headers["Content-Security-Policy"] = policy
     response.cache_control.private = True  # behind a login: shared caches must not keep it
     response.cache_control.no_cache = True  # revalidate (cheaply, by ETag) so a withdrawn file stops being served
+    return response
+
+
+def send_export(data: bytes, mimetype: str, name: str):
+    """A file made for this request (an export of personal data) as an attachment that no cache keeps."""
+    response = _send(io.BytesIO(data), mimetype, name, attachment=True, conditional=False)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _send(file, mimetype: str, name: str | None, *, attachment: bool, **options):
+    """Every file the app sends: its name cleaned for display and given as RFC 5987 asks (a name that is not
+    ASCII goes in ``filename*``; raw, a WSGI server refuses the header), and never sniffed into a page."""
+    response = send_file(file, mimetype=mimetype, as_attachment=attachment,
+                         download_name=library.display_name(name) if name else None, **options)
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,16 +1,43 @@
 """The review workflow in the JSON API: submit, decisions, the panel, scores, the queues."""
 from flask import abort, current_app, g, jsonify, request
-from flask_babel import gettext as _
+from marshmallow import fields
+from marshmallow.validate import Length, OneOf
 
-from reslib.errors import ReslibError
 from reslib.models.base import as_id
 from reslib.models.library import GRADES, STATUSES
 from reslib.permissions import can, require
 from reslib.services import library, review
-from reslib.views import json_object, page_number
-from reslib.views.api import bp, token_required
+from reslib.views import page_number
+from reslib.views.api.base import Body, Id, Number, bp, load_body, token_required
 
-# The OpenAPI component "ReviewState" (registered by api.build_spec): what review_json() answers.
+STAGES = {"school": (*review.SCHOOL_DECISIONS, "recommend", "withdraw"),
+          "district": (*review.DISTRICT_DECISIONS, "withdraw")}
+
+# Per metadata field (title, subject_id, …), what to change.
+FieldComments = Body.from_dict({name: fields.String(validate=Length(max=review.FIELD_COMMENT_MAX))
+                                for name in library.METADATA_FIELDS}, name="FieldComments")
+
+
+class DecisionBody(Body):
+    stage = fields.String(required=True, validate=OneOf(list(STAGES)))
+    decision = fields.String(required=True, validate=OneOf(sorted(set(STAGES["school"] + STAGES["district"]))))
+    comment = fields.String(allow_none=True, validate=Length(max=review.COMMENT_MAX), metadata={
+        "description": "required to reject or withdraw; to return, a comment or field_comments"})
+    field_comments = fields.Nested(FieldComments, metadata={"description": "with return only"})
+
+
+class PanelBody(Body):
+    reviewer_ids = fields.List(Id(), required=True, metadata={"description": "reviewers of other schools"})
+    due = fields.Date(allow_none=True, metadata={"description": "default REVIEW_DAYS from today"})
+
+
+class ScoresBody(Body):
+    scores = fields.Dict(keys=fields.String(), values=Number(), required=True, metadata={
+        "description": "each criterion of REVIEW_RUBRIC: points from 0 to its maximum"})
+    comment = fields.String(allow_none=True, validate=Length(max=review.COMMENT_MAX))
+
+
+# What review_json() answers.
 REVIEW_STATE_SCHEMA = {
     "type": "object",
     "properties": {
@@ -105,28 +132,13 @@ def decide_resource(resource_id):
       requestBody:
         required: true
         content:
-          application/json:
-            schema:
-              type: object
-              required: [stage, decision]
-              properties:
-                stage: {type: string, enum: [school, district]}
-                decision:
-                  type: string
-                  enum: [approve, approve_and_recommend, recommend, publish, return, reject, withdraw]
-                comment:
-                  type: string
-                  description: required to reject or withdraw; to return, a comment or field_comments
-                field_comments:
-                  type: object
-                  additionalProperties: {type: string}
-                  description: "per metadata field (title, subject_id, …): what to change; with return only"
+          application/json: {schema: DecisionBody}
       responses:
         200:
           description: the resource's review state after the decision
           content: {application/json: {schema: {$ref: '#/components/schemas/ReviewState'}}}
         400:
-          description: a reason missing or an unknown decision
+          description: "a reason missing, a decision of the other stage, or a body that does not fit (code invalid_body)"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
         403:
           description: not allowed at this stage
@@ -138,11 +150,9 @@ def decide_resource(resource_id):
     resource = library.get_resource(resource_id)
     if not any(can(g.api_user, action, resource) for action in DECISION_ACTIONS):
         abort(403)  # before reading the body: a refusal must not depend on what was sent
-    body = json_object()
-    stage, decision = body.get("stage"), body.get("decision")
+    body = load_body()
+    stage, decision = body["stage"], body["decision"]
     comment, field_comments = body.get("comment") or "", body.get("field_comments")
-    if stage not in ("school", "district"):
-        raise ReslibError(_("stage 应为 school 或 district"), field="stage")
     if decision == "withdraw":
         review.withdraw(g.api_user, resource, comment)
     elif stage == "school" and decision == "recommend":
@@ -166,19 +176,13 @@ def assign_panel(resource_id):
       requestBody:
         required: true
         content:
-          application/json:
-            schema:
-              type: object
-              required: [reviewer_ids]
-              properties:
-                reviewer_ids: {type: array, items: {type: integer}, description: reviewers of other schools}
-                due: {type: string, format: date, description: "yyyy-mm-dd; default REVIEW_DAYS from today"}
+          application/json: {schema: PanelBody}
       responses:
         200:
           description: the resource's review state with its panel
           content: {application/json: {schema: {$ref: '#/components/schemas/ReviewState'}}}
         400:
-          description: "a reviewer of the resource's own school, too few reviewers, or a bad date"
+          description: "a reviewer of the resource's own school, too few reviewers, a date past, or a body that does not fit (code invalid_body)"
           content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
         403:
           description: "not the district admin, or not in district review"
@@ -189,8 +193,8 @@ def assign_panel(resource_id):
     """
     resource = library.get_resource(resource_id)
     require(g.api_user, "resource.assign_panel", resource)
-    body = json_object()
-    review.assign_panel(g.api_user, resource, body.get("reviewer_ids"), body.get("due"))
+    body = load_body()
+    review.assign_panel(g.api_user, resource, body["reviewer_ids"], body.get("due"))
     return jsonify(review_json(resource, g.api_user))
 
 
@@ -206,16 +210,7 @@ def put_scores(resource_id):
       requestBody:
         required: true
         content:
-          application/json:
-            schema:
-              type: object
-              required: [scores]
-              properties:
-                scores:
-                  type: object
-                  additionalProperties: {type: number}
-                  description: "each criterion of REVIEW_RUBRIC: points from 0 to its maximum"
-                comment: {type: string}
+          application/json: {schema: ScoresBody}
       responses:
         200:
           description: the scores as stored
@@ -240,8 +235,8 @@ def put_scores(resource_id):
     """
     resource = library.get_resource(resource_id)
     require(g.api_user, "resource.score", resource)
-    body = json_object()
-    assignment = review.score(g.api_user, resource, body.get("scores"), body.get("comment") or "")
+    body = load_body()
+    assignment = review.score(g.api_user, resource, body["scores"], body.get("comment") or "")
     return jsonify(scores=assignment.scores, total=assignment.total, comment=assignment.comment,
                    scored_at=assignment.scored_at.isoformat() + "Z")
 
@@ -305,3 +300,6 @@ def review_queue():
                         "due": item.due.isoformat() if item.due else None, "overdue": item.overdue}
                        for listed in pages.values() for item in listed.items] for name, pages in queues.items()},
     )
+
+# The OpenAPI components this module contributes (see spec.build_spec).
+COMPONENTS = {"ReviewState": REVIEW_STATE_SCHEMA}

@@ -1,13 +1,15 @@
 """The libraries in the JSON API: list with filters and sorting, one resource, its download, one's rating."""
 from flask import g, jsonify, request, url_for
+from marshmallow import fields
+from marshmallow.validate import Length, Range
 
 from reslib.models.base import as_id
 from reslib.models.library import KINDS, STATUSES
 from reslib.permissions import can, require
 from reslib.services import browse as browsing
 from reslib.services import library, search, usage
-from reslib.views import json_object, page_number
-from reslib.views.api import bp, token_required
+from reslib.views import page_number
+from reslib.views.api.base import PROCESSING_SCHEMA, Body, bp, load_body, token_required
 from reslib.views.library import download_response, preview_kind
 
 
@@ -130,6 +132,7 @@ def list_resources():
                         properties: {value: {type: string}, label: {type: string}, count: {type: integer}, selected: {type: boolean}}
         400: {description: "a query value that does not fit the parameters above (code invalid, field names it)", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         403: {description: a school library of another school, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        404: {description: no school has that school_id, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     if request.args.get("q", "").strip():
         found = search.search(g.api_user, request.args["q"], filters=search.filters_from(request.args),
@@ -175,10 +178,11 @@ def download_resource(resource_id):
         - {in: path, name: resource_id, required: true, schema: {type: integer}}
         - {in: header, name: Range, schema: {type: string}, description: "e.g. bytes=0-1048575"}
       responses:
-        200: {description: the file, content: {application/octet-stream: {schema: {type: string, format: binary}}}}
-        206: {description: the requested range}
+        200: {description: "the file, as the type its content was found to be (file.mime)", content: {"*/*": {schema: {type: string, format: binary}}}}
+        206: {description: the requested range, content: {"*/*": {schema: {type: string, format: binary}}}}
         403: {description: not visible to this account, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         404: {description: "no such resource, or a link resource without a file", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        416: {description: the range lies past the end of the file, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     return download_response(g.api_user, library.get_resource(resource_id))
 
@@ -195,13 +199,7 @@ def put_rating(resource_id):
       requestBody:
         required: true
         content:
-          application/json:
-            schema:
-              type: object
-              required: [stars]
-              properties:
-                stars: {type: integer, minimum: 1, maximum: 5}
-                comment: {type: string, maxLength: 500}
+          application/json: {schema: RatingBody}
       responses:
         200:
           description: the rating and the resource's new summary
@@ -215,16 +213,20 @@ def put_rating(resource_id):
                   average: {type: number}
                   count: {type: integer}
                   distribution: {type: object, additionalProperties: {type: integer}}
-        400: {description: stars or comment invalid, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         403: {description: not in a library or not visible, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     resource = library.get_resource(resource_id)
     require(g.api_user, "resource.rate", resource)  # before reading the body: a refusal must not depend on it
-    body = json_object()
-    rating = usage.rate(g.api_user, resource, body.get("stars"), body.get("comment") or "")
+    body = load_body()
+    rating = usage.rate(g.api_user, resource, body["stars"], body.get("comment") or "")
     average, rated, distribution = usage.rating_summary(resource)
     return jsonify(stars=rating.stars, comment=rating.comment, average=average, count=rated,
                    distribution={str(s): n for s, n in distribution.items()})
+
+
+class RatingBody(Body):
+    stars = fields.Integer(required=True, strict=True, validate=Range(1, 5))
+    comment = fields.String(allow_none=True, validate=Length(max=usage.COMMENT_MAX))
 
 
 _TERM = {"type": "object", "nullable": True, "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
@@ -232,10 +234,7 @@ _SCHOOL = {"type": "object", "nullable": True, "properties": {"id": {"type": "in
 _LINKS = {"type": "object", "additionalProperties": {"type": "string"},
           "description": "page, api, download, api_download, preview, cover, thumb (when there is one)"}
 
-# The OpenAPI components "ResourceCard" (card_json) and "Resource" (resource_json), registered by api.build_spec.
-PROCESSING_SCHEMA = {"type": "object", "properties": {
-    "state": {"type": "string"}, "label": {"type": "string"}, "step": {"type": "string"},
-    "error": {"type": "string", "nullable": True}}}
+# What card_json and resource_json answer.
 RESOURCE_CARD_SCHEMA = {
     "type": "object",
     "properties": {
@@ -287,3 +286,6 @@ RESOURCE_SCHEMA = {
         "links": _LINKS,
     },
 }
+
+# The OpenAPI components this module contributes (see spec.build_spec).
+COMPONENTS = {"ResourceCard": RESOURCE_CARD_SCHEMA, "Resource": RESOURCE_SCHEMA}

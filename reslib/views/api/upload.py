@@ -1,15 +1,48 @@
 """The JSON API for one's own resources: list them, create (file or link), edit metadata, delete a draft,
 new version."""
 from flask import current_app, g, jsonify, request, url_for
+from marshmallow import fields
+from marshmallow.validate import Length, OneOf
 
+from reslib import national
 from reslib.extensions import db
 from reslib.models.library import STATUSES
 from reslib.permissions import can, require
 from reslib.services import library
-from reslib.views import json_object, page_number
-from reslib.views.api import bp, token_required
-from reslib.views.api_library import PROCESSING_SCHEMA, links_json, processing_json, resource_json
+from reslib.views import page_number
+from reslib.views.api.base import PROCESSING_SCHEMA, Body, Id, bp, load_body, token_required
+from reslib.views.api.library import links_json, processing_json, resource_json
 from reslib.views.upload import allow_large_body, streamed_file_name
+
+
+def _metadata_field(name: str) -> fields.Field:
+    """What the API takes for one of library.METADATA_FIELDS; null or "" empties the field."""
+    if name in library.TEXT_FIELDS:
+        return fields.String(allow_none=True, validate=Length(max=library.TEXT_FIELDS[name]))
+    if name in library.TERM_FIELDS:
+        return Id(allow_none=True)
+    if name in library.CHOICE_FIELDS:
+        return fields.String(allow_none=True, validate=OneOf(["", *library.CHOICE_FIELDS[name]]))
+    if name == "section":
+        return fields.String(allow_none=True, validate=OneOf(["", *(section for section, _ in national.SECTIONS)]))
+    if name == "column":  # which columns go with which section is the service's to check
+        return fields.String(allow_none=True, validate=OneOf(
+            ["", *(column for _, columns in national.SECTIONS for column in columns)]))
+    if name == "created_on":
+        return fields.Date(allow_none=True)
+    if name == "link_url":
+        return fields.String(allow_none=True, validate=Length(max=library.LINK_MAX))
+    raise LookupError(f"the API does not say what it takes for the metadata field {name}")
+
+
+# A resource's metadata, any of it; made from the service's list of fields, so that a new one is taken at once.
+MetadataBody = type("MetadataBody", (Body,), {name: _metadata_field(name) for name in library.METADATA_FIELDS})
+
+
+class LinkBody(MetadataBody):
+    """A link resource: its address, and any metadata with it."""
+
+    link_url = fields.String(required=True, validate=Length(max=library.LINK_MAX))
 
 
 OWN_RESOURCE_SCHEMA = {
@@ -84,28 +117,20 @@ def create_resource():
       requestBody:
         content:
           application/octet-stream: {schema: {type: string, format: binary}}
-          application/json:
-            schema:
-              type: object
-              required: [link_url]
-              properties:
-                link_url: {type: string}
-                title: {type: string}
+          application/json: {schema: LinkBody}
       responses:
         201: {description: the new draft, content: {application/json: {schema: {$ref: '#/components/schemas/Resource'}}}}
+        403: {description: not allowed to upload (students), content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         409: {description: the same file is already in the library, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         413: {description: too large for its kind, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         415: {description: not a kind of file the library takes, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
-        422: {description: invalid metadata, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        422: {description: "a link or a metadata value refused (code invalid_metadata; fields maps each to its message); nothing was created", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     user = g.api_user
     require(user, "resource.upload")  # before reading the body: a refusal must not depend on it
     if request.is_json:
-        data = json_object()
-        resource = library.create_link(user, data.get("link_url", ""), data.get("title", ""))
-        metadata = {k: v for k, v in data.items() if k in library.METADATA_FIELDS and k != "link_url"}
-        if metadata:
-            library.update_metadata(user, resource, metadata)
+        metadata = load_body()
+        resource = library.create_link(user, metadata.pop("link_url"), metadata.pop("title", None) or "", metadata)
     else:
         allow_large_body()
         resource = library.create_from_upload(user, request.stream, streamed_file_name())
@@ -122,18 +147,18 @@ def update_resource(resource_id):
       security: [{bearerAuth: []}]
       parameters: [{in: path, name: resource_id, required: true, schema: {type: integer}}]
       requestBody:
+        required: true
         content:
-          application/json:
-            schema: {type: object, description: "any of: title, description, kind, form_id, stage_id, subject_id,
-              grade_id, edition_id, category_id, chapter, section, column, created_on, copyright_holder,
-              presenters, keywords, type_code, catalogue_xml, source, licence, link_url"}
+          application/json: {schema: MetadataBody}
       responses:
         200: {description: the resource, content: {application/json: {schema: {$ref: '#/components/schemas/Resource'}}}}
-        422: {description: "invalid fields: error.fields maps each to its message", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        403: {description: "not the owner, or no longer a draft or returned", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        409: {description: "submitted meanwhile (code conflict): nothing was saved", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        422: {description: "values refused (a term not in its vocabulary, a column of another section, …; code invalid_metadata): error.fields maps each to its message", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     resource = library.get_resource(resource_id)
     require(g.api_user, "resource.edit", resource)  # before reading the body: a refusal must not depend on it
-    library.update_metadata(g.api_user, resource, json_object())
+    library.update_metadata(g.api_user, resource, load_body())
     return jsonify(resource_json(resource, g.api_user))
 
 
@@ -148,6 +173,7 @@ def delete_resource(resource_id):
       parameters: [{in: path, name: resource_id, required: true, schema: {type: integer}}]
       responses:
         204: {description: deleted}
+        403: {description: not the owner, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
         409: {description: not a draft, content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     library.delete_draft(g.api_user, library.get_resource(resource_id))
@@ -165,6 +191,11 @@ def new_version(resource_id):
       parameters: [{in: path, name: resource_id, required: true, schema: {type: integer}}]
       responses:
         201: {description: the new version's draft, content: {application/json: {schema: {$ref: '#/components/schemas/Resource'}}}}
+        403: {description: "not the owner, or not in a library", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
+        409: {description: "another step on the same resource was taken at the same moment (code conflict)", content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}
     """
     copy = library.new_version(g.api_user, library.get_resource(resource_id))
     return jsonify(resource_json(copy, g.api_user)), 201
+
+# The OpenAPI components this module contributes (see spec.build_spec).
+COMPONENTS = {"OwnResource": OWN_RESOURCE_SCHEMA}
