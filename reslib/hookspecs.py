@@ -101,3 +101,26 @@ def audit_actions():
 
     The audit log shows these names (lazily translated strings are welcome) instead of the codes.
     """
+
+
+@hookspec
+def award_granted(award):
+    """Called after a prize of a competition is granted and committed.
+
+    ``award`` is a dict of plain values, so that no plugin needs another's models: ``key`` (a string that names
+    this prize for good, e.g. ``"awards:entry:12"``), ``title`` (what won, for people's histories), ``level``
+    (``first``, ``second``, ``third`` or ``other``), ``people`` (the ids of the accounts it goes to) and ``at``
+    (when it was granted, naive UTC). The return value is ignored.
+    """
+
+
+@hookspec
+def award_revoked(award):
+    """Called after a granted prize is taken back and committed; ``award`` as for ``award_granted``, with
+    ``revoked_at`` (naive UTC). The return value is ignored."""
+
+
+@hookspec
+def granted_awards():
+    """Return every prize granted so far, as dicts like ``award_granted``'s (a revoked one with ``revoked_at``),
+    so that a plugin that was off when they were announced can catch up (``reslib points recompute``)."""

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from reslib import hookimpl, hookspecs
 from reslib.extensions import db
 from reslib.models import User
-from reslib.plugins import PluginError
+from reslib.plugins import PluginError, hooks
 from reslib.testing import login, make_test_app, post_form
 
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "reslib_spec")]
@@ -25,6 +25,7 @@ class ThrowawayPlugin:
         self.resource_changes = []
         self.usage = []
         self.jobs_run = []
+        self.awards = []
 
     @hookimpl
     def config_defaults(self):
@@ -80,6 +81,18 @@ class ThrowawayPlugin:
     @hookimpl
     def audit_actions(self):
         return {"throwaway.noted": "插件记了一笔"}
+
+    @hookimpl
+    def award_granted(self, award):
+        self.awards.append(("granted", award["key"]))
+
+    @hookimpl
+    def award_revoked(self, award):
+        self.awards.append(("revoked", award["key"]))
+
+    @hookimpl
+    def granted_awards(self):
+        return [{"key": "throwaway:1", "title": "一等奖作品", "level": "first", "people": [], "at": None}]
 
     @hookimpl
     def can_access(self, user, action, target):
@@ -199,6 +212,22 @@ def test_hook_audit_actions(client, district):
     assert {"区级评审通过，入库": "成功", "登录失败": "拒绝", "插件记了一笔": "成功"}.items() <= named.items(), named
 
 
+def test_hook_award_granted(app, plugin):
+    # Announced by the plugin that grants prizes (awards), heard by any other (points) without an import.
+    hooks().award_granted(award={"key": "throwaway:1", "title": "作品", "level": "first", "people": [], "at": None})
+    assert plugin.awards == [("granted", "throwaway:1")]
+
+
+def test_hook_award_revoked(app, plugin):
+    hooks().award_revoked(award={"key": "throwaway:1", "title": "作品", "level": "first", "people": [], "at": None,
+                                 "revoked_at": None})
+    assert plugin.awards == [("revoked", "throwaway:1")]
+
+
+def test_hook_granted_awards(app):
+    assert [award["key"] for batch in hooks().granted_awards() for award in batch] == ["throwaway:1"]
+
+
 def test_every_hook_is_documented_and_tested():
     doc = (Path(__file__).parent.parent / "docs" / "hooks.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^## `(\w+)\(", doc, flags=re.M))
@@ -252,6 +281,18 @@ class ReadOnlyDistrict:
     @hookimpl
     def audit_actions(self):
         return {"throwaway.noted": "插件记了一笔"}
+
+    @hookimpl
+    def award_granted(self, award):
+        self.awards.append(("granted", award["key"]))
+
+    @hookimpl
+    def award_revoked(self, award):
+        self.awards.append(("revoked", award["key"]))
+
+    @hookimpl
+    def granted_awards(self):
+        return [{"key": "throwaway:1", "title": "一等奖作品", "level": "first", "people": [], "at": None}]
 
     @hookimpl
     def can_access(self, user, action, target):

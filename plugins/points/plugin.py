@@ -1,9 +1,19 @@
-"""积分制评价: a points ledger per person, measured each school year against a baseline for their role."""
+"""积分制评价: resources have a point value; people earn points by studying, viewing, downloading and rating
+resources, by contributing resources that enter a library and by winning prizes; each term they are measured
+against their role's baseline, and schools are evaluated and ranked by the district.
+
+The plugin only listens: to usage (``usage_recorded``), to resources' changes (``resource_changed``) and to
+prizes (``award_granted``, ``award_revoked``). Switched off, nothing is credited; switched on again,
+``reslib points recompute`` credits what happened meanwhile, once.
+"""
+import click
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 
-from plugins.points import service
+from plugins.points import earning, periods, prizes, recompute, service
+from plugins.points.models import ResourceValue
 from reslib import hookimpl
+from reslib.extensions import db
 from reslib.permissions import can
 
 PANEL_ENTRIES = 5
@@ -12,8 +22,8 @@ PANEL_ENTRIES = 5
 @hookimpl
 def config_defaults():
     return {
-        "POINTS_BASELINES": {"teacher": 100, "student": 60},  # points each role should reach per period
-        "POINTS_PERIOD": "year",  # the school year, 1 September – 31 August (the only period so far)
+        # Points each role should reach in a term, unless the district sets a term's own (积分 → 学期与基本分值).
+        "POINTS_BASELINES": {"teacher": 100, "student": 60},
     }
 
 
@@ -22,18 +32,22 @@ def register_blueprints(app):
     from plugins.points.views import bp
 
     app.register_blueprint(bp)
+    app.cli.add_command(points_command)
 
 
 @hookimpl
 def menu_links(user):
+    if not getattr(user, "is_authenticated", False):
+        return []
+    links = [{"label": _l("我的积分"), "endpoint": "points.mine", "order": 74}]
     if can(user, "district.manage"):
-        return [{"label": _l("积分管理"), "endpoint": "points.award", "order": 75}]
-    return []
+        links.append({"label": _l("积分管理"), "endpoint": "points.award", "order": 75})
+    return links
 
 
 def _panel(user):
     return render_template("points/_panel.html", standing=service.standing(user),
-                           entries=service.entries(user, PANEL_ENTRIES))
+                           entries=service.history(user, per_page=PANEL_ENTRIES).items)
 
 
 @hookimpl
@@ -46,11 +60,64 @@ def profile_panels(user, viewer):
 
 @hookimpl
 def dashboard_panels(user):
-    if service.baseline_for(user) is None and not service.entries(user, 1):
+    if periods.role_of(user) is None and not service.history(user, per_page=1).items:
         return []  # district staff are not measured; show nothing unless someone gave them points anyway
     return [_panel(user)]
 
 
 @hookimpl
+def resource_panels(resource, user):
+    row = db.session.get(ResourceValue, resource.id)
+    if row is None:
+        return []
+    return [render_template("points/_value.html", value=row.value, how=row.explanation)]
+
+
+@hookimpl
+def usage_recorded(event):
+    earning.credit_usage(event)
+
+
+@hookimpl
+def resource_changed(resource, change, actor):
+    if change == "deleted":  # a draft deleted: it was worth nothing to anyone
+        db.session.query(ResourceValue).filter_by(resource_id=resource.id).delete()
+        db.session.commit()
+        return
+    earning.settle_contribution(resource)
+
+
+@hookimpl
+def award_granted(award):
+    prizes.credit(award)
+
+
+@hookimpl
+def award_revoked(award):
+    prizes.credit(award)
+
+
+@hookimpl
 def audit_actions():
-    return {"points.awarded": _l("手动记分")}
+    return {"points.awarded": _l("手动记分"), "points.rules": _l("修改积分规则"), "points.terms": _l("设置学期与基本分值"),
+            "points.exported": _l("导出积分报表")}
+
+
+@click.group("points")
+def points_command():
+    """Points: rebuild or check the ledger's totals."""
+
+
+@points_command.command("recompute")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 and print the differences if any.")
+def recompute_command(check):
+    """Credit what is missing from the ledger and rebuild every total from it and the usage events."""
+    result = recompute.recompute(check=check)
+    for kind, n in sorted(result.added.items()):
+        click.echo(f"{'missing' if check else 'credited'}: {n} {kind}")
+    for table, key, detail in result.differences[:200]:
+        click.echo(f"differs: {table} {key} {detail}")
+    if check and result.differences:
+        click.echo(f"{len(result.differences)} differences")
+        raise SystemExit(1)
+    click.echo("points: totals agree with the ledger" if check else "points: recomputed")

@@ -1,53 +1,36 @@
-"""Awarding points and reading a person's standing against the baseline (基本分值) of their role."""
+"""Manual awards, and what a person reads of their points: their standing in a term against their baseline
+(基本分值) and their history."""
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from plugins.points.models import PointEntry
+from plugins.points import earning, periods
+from plugins.points.models import PersonTerm, PointEntry
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import User
+from reslib.models.base import utcnow
 from reslib.permissions import can
 from reslib.services import accounts, audit
-from reslib.templating import LOCAL_ZONE
 
 MAX_AMOUNT = 1000  # per manual award: larger numbers are almost always typing mistakes
-SCHOOL_YEAR_START_MONTH = 9  # the school year runs 1 September – 31 August
 
 
 @dataclass(frozen=True)
 class Standing:
+    term: periods.Term
     total: int
     baseline: int | None  # None: the person's roles have no baseline
     reached: bool
-    period: tuple[date, date]
 
-
-def local_today() -> date:
-    return datetime.now(LOCAL_ZONE).date()
-
-
-def current_period(today: date | None = None, kind: str | None = None) -> tuple[date, date]:
-    """The first and last day (inclusive) of the period ``today`` falls in."""
-    today = today or local_today()
-    kind = kind or current_app.config["POINTS_PERIOD"]
-    if kind != "year":
-        raise ValueError(f"POINTS_PERIOD {kind!r} is not supported; use 'year' (the school year)")
-    first_year = today.year if today.month >= SCHOOL_YEAR_START_MONTH else today.year - 1
-    return date(first_year, SCHOOL_YEAR_START_MONTH, 1), date(first_year + 1, SCHOOL_YEAR_START_MONTH, 1) - timedelta(days=1)
-
-
-def _utc_bounds(period: tuple[date, date]) -> tuple[datetime, datetime]:
-    # Periods are local calendar days; timestamps are stored in naive UTC.
-    def utc(day):
-        return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
-
-    start, end = period
-    return utc(start), utc(end + timedelta(days=1))
-
+    @property
+    def percent(self) -> int:
+        """How far toward the baseline, 0–100, for a progress bar."""
+        if not self.baseline:
+            return 100 if self.baseline == 0 else 0
+        return max(0, min(100, self.total * 100 // self.baseline))
 
 def check_amount(amount) -> int:
     """An int, or the text of one as typed in the form; non-zero and within ±MAX_AMOUNT."""
@@ -85,27 +68,18 @@ def award(actor, user: User, amount, reason: str) -> PointEntry:
         raise ReslibError(_("请填写记分原因"), field="reason")
     if len(reason) > 255:
         raise ReslibError(_("原因不能超过 255 个字"), field="reason")
-    entry = PointEntry(user_id=user.id, amount=amount, reason=reason, kind="manual", awarded_by_id=actor.id)
-    db.session.add(entry)
+    now = utcnow()
+    row = earning.new_entry(user.id, amount, "manual", f"manual:{uuid.uuid4().hex}", None, None, user.school_id,
+                            now, reason)
+    earning.write_entry({**row, "awarded_by_id": actor.id})
     audit.record("points.awarded", actor=actor, target=user, detail=f"{amount:+d} {reason}")
     db.session.commit()
-    return entry
+    return db.session.scalar(select(PointEntry).where(PointEntry.source_key == row["source_key"]))
 
 
-def balance(user: User, period: tuple[date, date]) -> int:
-    start, end = _utc_bounds(period)
-    total = db.session.scalar(
-        select(func.sum(PointEntry.amount)).where(
-            PointEntry.user_id == user.id, PointEntry.created_at >= start, PointEntry.created_at < end
-        )
-    )
-    return int(total or 0)
-
-
-def entries(user: User, limit: int = 5) -> list[PointEntry]:
-    """The person's newest entries, of any period."""
-    stmt = select(PointEntry).where(PointEntry.user_id == user.id).order_by(PointEntry.id.desc()).limit(limit)
-    return list(db.session.scalars(stmt))
+def balance(user: User, term: periods.Term) -> int:
+    return db.session.scalar(select(PersonTerm.points).where(PersonTerm.user_id == user.id,
+                                                             PersonTerm.term_id == term.id)) or 0
 
 
 def recent_awards(limit: int = 20) -> list[PointEntry]:
@@ -113,16 +87,23 @@ def recent_awards(limit: int = 20) -> list[PointEntry]:
     return list(db.session.scalars(stmt))
 
 
-def baseline_for(user: User) -> int | None:
-    """A teacher is measured as a teacher even when also a student; admins and reviewers alone have none."""
-    baselines = current_app.config["POINTS_BASELINES"]
-    role = "teacher" if user.has_role("teacher") else "student" if user.has_role("student") else None
-    value = baselines.get(role) if role else None
-    return None if value is None else int(value)
+def standing(user: User, term: periods.Term | None = None) -> Standing:
+    term = term or periods.current_term()
+    total = balance(user, term)
+    baseline = periods.baseline_of(user, term)
+    return Standing(term=term, total=total, baseline=baseline, reached=baseline is not None and total >= baseline)
 
 
-def standing(user: User, today: date | None = None) -> Standing:
-    period = current_period(today)
-    total = balance(user, period)
-    baseline = baseline_for(user)
-    return Standing(total=total, baseline=baseline, reached=baseline is not None and total >= baseline, period=period)
+def standings(user: User) -> list[Standing]:
+    """The current term's and every past term's in which the person has points, newest first."""
+    current = periods.current_term()
+    earned = set(db.session.scalars(select(PersonTerm.term_id).where(PersonTerm.user_id == user.id)))
+    return [standing(user, term) for term in reversed(periods.terms())
+            if term.starts_on <= current.starts_on and (term.id in earned or term.id == current.id)]
+
+
+def history(user: User, page: int = 1, per_page: int = 50):
+    """The person's entries, newest first, a page at a time (a Flask-SQLAlchemy pagination)."""
+    stmt = (select(PointEntry).where(PointEntry.user_id == user.id)
+            .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc()))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=page > 1 or per_page > 5)

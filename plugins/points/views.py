@@ -1,4 +1,5 @@
-"""The district admin's award page: record an award or a correction, see the latest ones."""
+"""The points pages: a person's own points, and the district admin's award page (record an award or a
+correction, see the latest ones)."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -7,14 +8,39 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from plugins.points import service
+from plugins.points import rules, service
 from reslib.errors import ReslibError
 from reslib.permissions import can
-from reslib.views import show_error
+from reslib.views import page_number, show_error
 
 bp = Blueprint("points", __name__, url_prefix="/points", template_folder="templates")
 
 RECENT_AWARDS = 20
+HISTORY_PAGE = 50
+
+
+@bp.app_template_filter("points_kind")
+def kind_label(kind: str) -> str:
+    """A rule's kind of file, or a 资源形式's name as it is."""
+    return str(rules.FILE_KINDS.get(kind, kind))
+
+
+@bp.app_template_filter("points_unit")
+def unit_label(unit: str) -> str:
+    return str(rules.UNIT_LABELS.get(unit, unit))
+
+
+@bp.app_template_filter("points_grade")
+def grade_label(grade: str) -> str:
+    return str(rules.GRADES.get(grade, grade))
+
+
+@bp.route("/")
+@login_required
+def mine():
+    """My points: this term and past ones against the baseline, and every entry with its reason."""
+    return render_template("points/mine.html", standings=service.standings(current_user),
+                           page=service.history(current_user, page=page_number(), per_page=HISTORY_PAGE))
 
 
 class AwardForm(FlaskForm):

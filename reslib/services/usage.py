@@ -16,7 +16,9 @@ from reslib.permissions import require
 from reslib.plugins import hooks
 from reslib.services import library
 
-PREVIEW_MILESTONES = (25, 50, 75, 100)  # per cent of a video or audio played
+# Per cent of a video or audio actually played (the player sums its played ranges, so a seek to the end is not a
+# play): every tenth, so that a plugin's threshold (points' study threshold, say) is met within ten per cent.
+PREVIEW_MILESTONES = tuple(range(10, 101, 10))
 LEARNING_KINDS = ("view", "preview", "download")  # what makes someone a learner of a resource
 COMMENT_MAX = 500
 

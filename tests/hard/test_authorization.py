@@ -118,6 +118,7 @@ ROUTES = {
 # The three plugins, enabled in the test app. {competition} is an open district competition.
 PLUGIN_ROUTES = {
     "points.award": ("GET", "/points/award", DISTRICT),
+    "points.mine": ("GET", "/points/", SIGNED_IN),
     "awards.index": ("GET", "/awards/", SIGNED_IN),
     "awards.detail": ("GET", "/awards/{competition}", SIGNED_IN),
     "awards.new": ("GET", "/awards/new", DISTRICT),
