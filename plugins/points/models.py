@@ -85,7 +85,7 @@ class PointTerm(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     starts_on: Mapped[date] = mapped_column(unique=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))  # "" for a default term: periods.default_name names it
 
 
 class Baseline(db.Model):

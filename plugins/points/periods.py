@@ -13,12 +13,18 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from plugins.points.models import Baseline, PointTerm
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib.models import School
+from reslib.models.accounts import ROLES as ROLE_NAMES
+from reslib.models.base import as_id
+from reslib.permissions import can
+from reslib.services import audit
 from reslib.templating import LOCAL_ZONE
 
 AUTUMN, SPRING = (9, 1), (2, 1)  # where a term starts when the district has not said
@@ -60,6 +66,7 @@ def next_default_start(day: date) -> date:
 
 
 def default_name(starts_on: date) -> str:
+    """The name of a term the district has not named, in the reader's language."""
     year = school_year_of(starts_on)
     half = _("第一学期") if starts_on.month >= 8 or starts_on.month == 1 else _("第二学期")
     return _("%(first)s—%(second)s 学年%(half)s", first=year, second=year + 1, half=half)
@@ -97,7 +104,8 @@ def terms() -> list[Term]:
             ends_on = following.starts_on - timedelta(days=1)
         else:  # the last term ends where the default next one would start
             ends_on = next_default_start(row.starts_on) - timedelta(days=1)
-        found.append(Term(id=row.id, name=row.name, starts_on=row.starts_on, ends_on=ends_on))
+        found.append(Term(id=row.id, name=row.name or default_name(row.starts_on), starts_on=row.starts_on,
+                          ends_on=ends_on))
     return found
 
 
@@ -124,7 +132,7 @@ def _add_defaults(starts_on: date) -> None:
     while True:
         try:
             with db.session.begin_nested():
-                db.session.add(PointTerm(starts_on=starts_on, name=default_name(starts_on)))
+                db.session.add(PointTerm(starts_on=starts_on, name=""))  # named in each reader's language
         except IntegrityError:
             pass  # another request added it first
         following = next_default_start(starts_on)
@@ -213,3 +221,77 @@ def baseline_of(user, term: Term, table: dict | None = None) -> int | None:
     if joined > term.ends_on:
         return 0
     return math.ceil(full * ((term.ends_on - joined).days + 1) / term.days)
+
+
+# --- the district admin's changes (学期与基本分值) -------------------------------------------------------
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # a day typed outside these is a typing mistake
+
+
+def parse_day(value, field: str) -> date:
+    """A local day from a date or its text as a date box sends it (2026-09-01); ReslibError on ``field`` else."""
+    if not isinstance(value, date):
+        text = (value or "").strip() if isinstance(value, str) else ""
+        if not text:
+            raise ReslibError(_("请填写日期"), field=field)
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            raise ReslibError(_("日期应为“年-月-日”，例如 2026-09-01"), field=field) from None
+    if not EARLIEST <= value <= LATEST:
+        raise ReslibError(_("日期应在 %(first)s 到 %(last)s 之间", first=EARLIEST.isoformat(), last=LATEST.isoformat()),
+                          field=field)
+    return value
+
+
+def _require_district(actor) -> None:
+    if not can(actor, "district.manage"):
+        raise ReslibError(_("只有区教育局管理员可以设置学期与基本分值"), code="forbidden", status=403)
+
+
+def save_term(actor, starts_on, name: str, term_id: int | None = None) -> PointTerm:
+    """Add a term, or move or rename one (``term_id``); when days moved, every total is rebuilt on the new days
+    (totals are per term). Audited and committed."""
+    _require_district(actor)
+    starts_on = parse_day(starts_on, "starts_on")
+    row = db.session.get(PointTerm, term_id) if term_id else None
+    before = (row.name or default_name(row.starts_on), row.starts_on) if row is not None else None
+    row = set_term(starts_on, name, term_id)
+    if before is None or before[1] != starts_on:
+        from plugins.points import recompute  # it reads the terms: imported here, not at the top
+
+        recompute.rebuild_totals()
+    if before is None:
+        detail = _l("添加学期“%(name)s”，%(day)s 开始", name=row.name, day=starts_on.isoformat())
+    else:
+        detail = _l("学期“%(old)s”（%(old_day)s 开始）改为“%(name)s”（%(day)s 开始）", old=before[0],
+                    old_day=before[1].isoformat(), name=row.name, day=starts_on.isoformat())
+    audit.record("points.terms", actor=actor, detail=detail)
+    db.session.commit()
+    return row
+
+
+def save_baseline(actor, term_id, role: str, points, school_id=None) -> None:
+    """Set a term's baseline for a role, the district's (``school_id`` None or "") or a school's; with ``points``
+    None or "" remove it (a school's then follows the district's, the district's the configured default).
+    Audited and committed."""
+    _require_district(actor)
+    term = next((term for term in terms() if term.id == as_id(term_id)), None)
+    if term is None:
+        raise ReslibError(_("没有这个学期"), code="not_found", status=404)
+    school = None
+    if school_id not in (None, ""):
+        school = db.session.get(School, as_id(school_id)) if as_id(school_id) else None
+        if school is None:
+            raise ReslibError(_("没有这所学校"), field="school_id")
+    if isinstance(points, str) and not points.strip():
+        points = None
+    set_baseline(term, role, points, school.id if school else None)
+    where = school.name if school else _l("全区")
+    if points is None:
+        detail = _l("%(term)s：%(where)s%(role)s的基本分值改回默认", term=term.name, where=where, role=ROLE_NAMES[role])
+    else:
+        detail = _l("%(term)s：%(where)s%(role)s的基本分值设为 %(points)s", term=term.name, where=where,
+                    role=ROLE_NAMES[role], points=str(points).strip())
+    audit.record("points.terms", actor=actor, target=school, detail=detail)
+    db.session.commit()

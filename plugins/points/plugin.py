@@ -29,9 +29,11 @@ def config_defaults():
 
 @hookimpl
 def register_blueprints(app):
+    from plugins.points import admin_views, api, report_views  # noqa: F401  (their routes join the blueprints)
     from plugins.points.views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(api.bp)
     app.cli.add_command(points_command)
 
 
@@ -42,6 +44,9 @@ def menu_links(user):
     links = [{"label": _l("我的积分"), "endpoint": "points.mine", "order": 74}]
     if can(user, "district.manage"):
         links.append({"label": _l("积分管理"), "endpoint": "points.award", "order": 75})
+        links.append({"label": _l("积分排名"), "endpoint": "points.district", "order": 77})
+    elif user.has_role("school_admin") and user.school is not None and can(user, "accounts.list", user.school):
+        links.append({"label": _l("学校积分评价"), "endpoint": "points.school", "order": 76})
     return links
 
 

@@ -37,7 +37,7 @@ def recompute(*, check: bool = False) -> Recompute:
     if new:
         db.session.execute(insert(PointEntry), new)
     before = _stored_totals()
-    _rebuild_totals()
+    rebuild_totals()
     after = _stored_totals()
     result.differences = _differences(before, after) if check else []
     if check:
@@ -106,7 +106,8 @@ def _missing_prizes() -> list[dict]:
     return [entry for entry in prizes.entries_for(prizes.granted()) if not book.seen(entry["source_key"])]
 
 
-def _rebuild_totals() -> None:
+def rebuild_totals() -> None:
+    """Every total from the ledger and the usage events (after a term's days moved, say); the caller commits."""
     for model in (PersonTerm, SchoolDay, LineageTerm):
         db.session.execute(delete(model))
     db.session.flush()

@@ -13,10 +13,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from plugins.points import periods
 from plugins.points.models import RuleVersion
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Term
+from reslib.permissions import can
+from reslib.services import audit
 
 FILE_KINDS = {"video": _l("视频"), "audio": _l("音频"), "pdf": _l("PDF 文档"), "document": _l("文档"),
               "image": _l("图片"), "archive": _l("压缩包"), "link": _l("链接")}
@@ -140,6 +143,101 @@ def first_version() -> RuleVersion:
         db.session.add(version)
         db.session.flush()
     return version
+
+
+# --- a new version, from the rules page ---------------------------------------------------------------
+
+NOTE_MAX = 255
+
+
+class RulesInvalid(ReslibError):
+    """A table refused: ``errors`` maps each figure at fault ("size.video.cap", "effective_from", "note",
+    "ranking") to its message; ``field`` and ``message`` are the first one's. Nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field)
+        self.errors = errors
+
+
+def figures(form_names=()) -> list[tuple[tuple[str, ...], str, bool, float]]:
+    """Every figure of a table in check()'s order, as (where it sits in the table, how check() names it, whether a
+    whole number, its largest value), with a 资源形式's base for each of ``form_names``."""
+    found = [(("base", kind), _("基础分（%(kind)s）", kind=label), True, LIMITS["points"])
+             for kind, label in FILE_KINDS.items()]
+    found += [(("form_base", form), _("基础分（%(kind)s）", kind=form), True, LIMITS["points"]) for form in form_names]
+    for unit in SIZE_UNITS:
+        where = _("容量系数（%(unit)s）", unit=_size_label(unit))
+        found += [(("size", unit, "per"), where, False, LIMITS["per"]),
+                  (("size", unit, "floor"), where, False, LIMITS["factor"]),
+                  (("size", unit, "cap"), where, False, LIMITS["factor"])]
+    found += [(("quality", grade), _("质量系数（%(grade)s）", grade=label), False, LIMITS["factor"])
+              for grade, label in GRADES.items()]
+    for action, label in ACTIONS.items():
+        found += [(("actions", action), str(label), True, LIMITS["points"]),
+                  (("daily_caps", action), _("每日上限（%(action)s）", action=label), True, LIMITS["caps"])]
+    found += [(("prizes", prize), str(label), True, LIMITS["points"]) for prize, label in PRIZES.items()]
+    found += [(("study_threshold",), _("学习阈值（%）"), True, 100),
+              (("repeat_days",), _("重复计分间隔（天）"), True, LIMITS["repeat_days"])]
+    found += [(("ranking", part), str(label), False, 1) for part, label in RANKING.items()]
+    return found
+
+
+def save_version(actor, table: dict, effective_from, note: str) -> RuleVersion:
+    """Save ``table`` as a new version in effect from ``effective_from`` (a date or its text, today or later: the
+    days gone by keep the rules they were credited under), and audit it. Every figure is checked; RulesInvalid
+    names each one at fault, and then nothing is saved."""
+    if not can(actor, "district.manage"):
+        raise ReslibError(_("只有区教育局管理员可以修改积分规则"), code="forbidden", status=403)
+    errors = {}
+    try:
+        effective_from = periods.parse_day(effective_from, "effective_from")
+    except ReslibError as exc:
+        errors["effective_from"] = exc.message
+    else:
+        today = periods.local_today()
+        if effective_from < today:
+            errors["effective_from"] = _("生效日期不能早于今天（%(today)s）：过去的日子已按当时的规则计分，不能改写",
+                                         today=today.isoformat())
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        errors["note"] = _("说明不能超过 %(n)s 个字", n=NOTE_MAX)
+    for path, where, integer, limit in figures(table.get("form_base") or {}):
+        value = table
+        for key in path:
+            value = value[key]
+        try:
+            _number(value, limit, integer=integer, where=where)
+        except ReslibError as exc:
+            errors[".".join(path)] = exc.message
+    checked = None
+    if not errors:  # each figure is fine: what is left is how they go together
+        try:
+            checked = check(table)
+        except ReslibError as exc:
+            errors[_figure_at_fault(exc, table)] = exc.message
+    if errors:
+        raise RulesInvalid(errors)
+    first_version()  # the shipped rules stay in effect before the new version's day
+    version = RuleVersion(effective_from=effective_from, rules_json=dump(checked), note=note,
+                          created_by_id=actor.id)
+    db.session.add(version)
+    db.session.flush()
+    audit.record("points.rules", actor=actor, detail=_l("第 %(id)s 版积分规则，%(day)s 起生效。%(note)s", id=version.id,
+                                                         day=effective_from.isoformat(), note=note))
+    db.session.commit()
+    return version
+
+
+def _figure_at_fault(exc: ReslibError, table: dict) -> str:
+    """Which figure check() refused, where its error names only the figure's label (or a part of the table)."""
+    for unit in SIZE_UNITS:
+        if exc.field == _("容量系数（%(unit)s）", unit=_size_label(unit)):  # "per" must be above 0, "floor" ≤ "cap"
+            return f"size.{unit}.per" if round(float(table["size"][unit]["per"]), 3) <= 0 else f"size.{unit}.floor"
+    for path, where, _integer, _limit in figures(table.get("form_base") or {}):
+        if exc.field == where:
+            return ".".join(path)
+    return exc.field or "table"
 
 
 class VersionsOnDays:

@@ -162,6 +162,8 @@ def _use(resource, learners) -> None:
         learner = accounts.user_by_username(username)
         for kind in ("view", "download"):
             usage.record(learner, resource, kind)
+        if resource.file_kind in ("video", "audio"):  # watched or listened to the end
+            usage.record(learner, resource, "preview", 100)
         usage.rate(learner, resource, stars, comment)
 
 
