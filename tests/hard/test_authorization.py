@@ -128,6 +128,8 @@ PLUGIN_ROUTES = {
     "points.baseline_save": ("POST", "/points/terms/baselines", DISTRICT),
     "points_api.me": ("GET", "/api/v1/points/me", SIGNED_IN),
     "points_api.history": ("GET", "/api/v1/points/me/history", SIGNED_IN),
+    "points_api.school_report": ("GET", "/api/v1/points/schools/{school_a}/report", OWN_SCHOOL_ADMINS),
+    "points_api.district_ranking": ("GET", "/api/v1/points/district/ranking", DISTRICT),
     "awards.index": ("GET", "/awards/", SIGNED_IN),
     "awards.detail": ("GET", "/awards/{competition}", SIGNED_IN),
     "awards.new": ("GET", "/awards/new", DISTRICT),
