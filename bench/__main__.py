@@ -1,5 +1,5 @@
 """``python -m bench [GROUP …]``: measure every figure group (or those named: pages, library, catalogue,
-search, signin), write bench/results/latest.json and print a table.
+search, signin, points), write bench/results/latest.json and print a table.
 
 BENCH_SECONDS sets the measuring time of each load (default 5). Load comes from wrk when it is on
 PATH (Debian package ``wrk``), else from a slower Python generator; each figure records which.
@@ -10,12 +10,12 @@ exits 1 when a group could not be measured at all.
 import sys
 import traceback
 
-from bench import catalogue, library, pages, search, signin
+from bench import catalogue, library, pages, points, search, signin
 from bench.common import BenchError, bench_seconds, print_table, write_results
 
 # Each group is a function returning its list of Figures; a new group is a new module added here.
 GROUPS = {module.__name__.removeprefix("bench."): module.figures
-          for module in (pages, library, catalogue, search, signin)}
+          for module in (pages, library, catalogue, search, signin, points)}
 
 
 def main(names: list[str]) -> int:

@@ -42,6 +42,10 @@ def figures() -> list[Figure]:
             return against_hello(port, [
                 Page("GET /login (anonymous)", "/login"),
                 Page("GET /dashboard (teacher)", "/dashboard", {"Cookie": session_cookie}),
+                # The signed-in floor (QUALITY.md): session, account, layout and navigation, nothing else; the
+                # base of the signed-in pages' own figures (bench/points.py measures its own), so reported, not judged.
+                Page("GET /password (teacher): the signed-in floor", "/password", {"Cookie": session_cookie},
+                     target=0),
                 # Reported, not judged: it shows where the targets above sit on this machine today.
                 Page("reference: 20 rows, no layout or sign-in (QUALITY.md)", "/", target=0, port=reference_port),
             ])

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from plugins.points import periods
 from plugins.points import rules as rule_table
-from plugins.points.models import LineageTerm, PersonTerm, PointEntry, ResourceValue, SchoolDay
+from plugins.points.models import CountedEvent, LineageTerm, PersonTerm, PointEntry, ResourceValue, SchoolDay
 from reslib.extensions import db
 from reslib.models import Rating, Resource, ReviewAssignment, UsageEvent, User
 from reslib.models.base import utcnow
@@ -193,7 +193,7 @@ def credit_usage(event: UsageEvent) -> list[dict]:
     if resource is None or learner is None:
         return []
     lineage = lineage_of(resource)
-    version = rule_table.version_on(periods.local_day(event.at))
+    version = rule_table.version_on(periods.local_day(event.at), event.at)
     rules = version.rules
     commented = event.kind == "rate" and bool(db.session.scalar(select(Rating.comment).where(
         Rating.lineage_id == lineage.id, Rating.user_id == learner.id)))
@@ -228,7 +228,16 @@ def _upsert(model, keys: dict, sets: dict, adds: dict) -> None:
     db.session.execute(stmt)
 
 
+def _first_count(event_id: int) -> bool:
+    """Mark the event counted; False if it already was (a retry)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CountedEvent.__table__).values(event_id=event_id).on_conflict_do_nothing()
+    return db.session.execute(stmt).rowcount == 1
+
+
 def _count_use(event, term, lineage: Lineage, written: list[dict]) -> None:
+    if not _first_count(event.id):
+        return
     uses = int(event.kind in ("view", "download"))
     visits = int(event.kind == "view")
     studies = sum(1 for entry in written if entry["kind"] == "study")
@@ -271,7 +280,7 @@ def library_version(lineage_id: int) -> Resource | None:
 
 def store_value(resource: Resource) -> ResourceValue:
     """Compute and keep the resource's value under today's rules, for its page; the caller commits."""
-    version = rule_table.version_on(periods.local_today())
+    version = rule_table.version_on(periods.local_today(), utcnow())
     value = rule_table.value_of(resource, version.rules)
     row = db.session.get(ResourceValue, resource.id) or ResourceValue(resource_id=resource.id)
     row.value, row.explanation_json, row.rule_version_id = value.points, rule_table.dump(value.to_dict()), version.id
@@ -284,7 +293,7 @@ def contribution_entry(lineage_id: int, credited: int, entries_so_far: int, now:
     current = library_version(lineage_id)
     if current is not None:
         entered = current.published_at or now
-        version = rule_table.version_on(periods.local_day(entered))
+        version = rule_table.version_on(periods.local_day(entered), entered)
         target = rule_table.value_of(current, version.rules).points
     else:
         version, target = None, 0
@@ -297,7 +306,7 @@ def contribution_entry(lineage_id: int, credited: int, entries_so_far: int, now:
     if delta > 0 and not owner.is_active:
         return None
     at = (current.published_at or now) if current is not None and credited == 0 else now
-    version = version or rule_table.version_on(periods.local_day(now))
+    version = version or rule_table.version_on(periods.local_day(now), now)
     return new_entry(owner.id, delta, "contribute", f"contribute:{lineage_id}:{entries_so_far + 1}", version.id,
                   lineage_id, owner.school_id, at, (current or first).title)
 

@@ -142,6 +142,14 @@ class LineageTerm(db.Model):
     studies: Mapped[int] = mapped_column(default=0)  # plays past the study threshold that earned points
 
 
+class CountedEvent(db.Model):
+    """A usage event already counted in the totals: a retried crediting of the same event counts it once."""
+
+    __tablename__ = "points_counted_event"
+
+    event_id: Mapped[int] = mapped_column(primary_key=True)  # no foreign key: usage events are the core's
+
+
 class ResourceValue(db.Model):
     """A resource's point value and how it was computed, as of its last change (shown on its page)."""
 

@@ -17,7 +17,7 @@ def entries_for(awards: list[dict]) -> list[dict]:
     found = []
     for award in awards:
         at = award.get("at") or utcnow()
-        version = rule_table.version_on(periods.local_day(at))
+        version = rule_table.version_on(periods.local_day(at), at)
         level = award["level"] if award["level"] in rule_table.PRIZES else "other"
         amount = version.rules["prizes"][level]
         for user_id in award["people"]:

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, insert, select
 
 from plugins.points import earning, periods, prizes
 from plugins.points import rules as rule_table
-from plugins.points.models import LineageTerm, PersonTerm, PointEntry, SchoolDay
+from plugins.points.models import CountedEvent, LineageTerm, PersonTerm, PointEntry, SchoolDay
 from reslib.extensions import db
 from reslib.models import Rating, Resource, ReviewAssignment, UsageEvent, User
 from reslib.models.accounts import UserRole
@@ -80,7 +80,7 @@ def _missing_usage_entries() -> list[dict]:
         learner = people.get(event.user_id)
         if lineage is None or learner is None:
             continue
-        version = versions.on(periods.local_day(event.at))
+        version = versions.on(periods.local_day(event.at), event.at)
         new += earning.usage_entries(event, learner, people.get(lineage.owner_id), lineage, version,
                              versions.rules(version), (event.user_id, lineage.id) in commented, book)
     return new
@@ -108,8 +108,9 @@ def _missing_prizes() -> list[dict]:
 
 def rebuild_totals() -> None:
     """Every total from the ledger and the usage events (after a term's days moved, say); the caller commits."""
-    for model in (PersonTerm, SchoolDay, LineageTerm):
+    for model in (PersonTerm, SchoolDay, LineageTerm, CountedEvent):
         db.session.execute(delete(model))
+    db.session.execute(insert(CountedEvent).from_select(["event_id"], select(UsageEvent.id)))
     db.session.flush()
     people, schools, lineages = defaultdict(lambda: [None, 0, 0, 0, 0]), defaultdict(lambda: [0, 0, 0]), {}
     for term in periods.terms():

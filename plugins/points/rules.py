@@ -7,7 +7,7 @@ or audio, pages of a document, else megabytes) divided by the unit's "per", held
 import json
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -128,10 +128,14 @@ def versions() -> list[RuleVersion]:
 FIRST_DAY = date(2000, 1, 1)  # the shipped rules are in effect from before any event
 
 
-def version_on(day: date) -> RuleVersion:
-    """The version in effect on the local ``day``: the last saved of those whose day had come by then."""
-    version = db.session.scalar(select(RuleVersion).where(RuleVersion.effective_from <= day)
-                                .order_by(RuleVersion.effective_from.desc(), RuleVersion.id.desc()).limit(1))
+def version_on(day: date, at: datetime | None = None) -> RuleVersion:
+    """The version in effect on the local ``day``: the last saved of those whose day had come by then. With
+    ``at`` (naive UTC, on that day), the one in effect at that moment: a version saved during its own first day
+    rules only from when it was saved, so what was earned earlier that day keeps the rules it was earned under."""
+    stmt = select(RuleVersion).where(RuleVersion.effective_from <= day)
+    if at is not None:
+        stmt = stmt.where(RuleVersion.created_at <= at)
+    version = db.session.scalar(stmt.order_by(RuleVersion.effective_from.desc(), RuleVersion.id.desc()).limit(1))
     return version or first_version()
 
 
@@ -248,10 +252,11 @@ class VersionsOnDays:
         self.all = versions()
         self._rules = {version.id: version.rules for version in self.all}
 
-    def on(self, day: date) -> RuleVersion:
+    def on(self, day: date, at: datetime) -> RuleVersion:
+        """As version_on(day, at)."""
         chosen = self.all[0]
         for version in self.all:  # a handful of versions: a scan is cheaper than anything cleverer
-            if version.effective_from <= day:
+            if version.effective_from <= day and version.created_at <= at:
                 chosen = version
         return chosen
 

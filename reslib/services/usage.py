@@ -35,8 +35,9 @@ def record(user, resource: Resource, kind: str, progress: int | None = None) -> 
     return event
 
 
-def _new_event(user, resource: Resource, kind: str, progress: int | None) -> UsageEvent | None:
-    """Add the event to the session unless it is a repeat; the caller commits."""
+def _new_event(user, resource: Resource, kind: str, progress: int | None, *,
+               always: bool = False) -> UsageEvent | None:
+    """Add the event to the session unless it is a repeat (or, ``always``, even then); the caller commits."""
     if kind not in USAGE_KINDS:
         raise ValueError(f"unknown usage kind {kind!r}")
     if not library.in_library(resource):  # drafts and reviews are not use
@@ -53,7 +54,7 @@ def _new_event(user, resource: Resource, kind: str, progress: int | None) -> Usa
         UsageEvent.user_id == user.id, UsageEvent.lineage_id == resource.lineage_id, UsageEvent.kind == kind,
         UsageEvent.at >= since, same_progress,
     ).limit(1)
-    if db.session.scalar(repeat) is not None:
+    if not always and db.session.scalar(repeat) is not None:
         return None
     event = UsageEvent(resource_id=resource.id, lineage_id=resource.lineage_id, user_id=user.id,
                        school_id=user.school_id, kind=kind, progress=milestone, at=now)
@@ -94,12 +95,15 @@ def rate(user, resource: Resource, stars, comment: str = "") -> Rating:
 
 def _save_rating(user, resource, stars: int, comment: str):
     rating = own_rating(user, resource)
+    # A comment written or rewritten is a new act of rating, however soon after the last: plugins hear of it
+    # (points credits a rated comment). A repeat of the same rating inside the window is not.
+    new_comment = bool(comment) and (rating is None or rating.comment != comment)
     if rating is None:
         rating = Rating(lineage_id=resource.lineage_id, user_id=user.id, stars=stars, comment=comment)
         db.session.add(rating)
     else:
         rating.stars, rating.comment = stars, comment
-    event = _new_event(user, resource, "rate", None)
+    event = _new_event(user, resource, "rate", None, always=new_comment)
     db.session.commit()
     return rating, event
 

@@ -117,6 +117,11 @@ def upgrade():
     )
     op.create_index("ix_points_lineage_term_school", "points_lineage_term", ["term_id", "school_id"])
     op.create_table(
+        "points_counted_event",
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_points_counted_event")),
+    )
+    op.create_table(
         "points_resource_value",
         sa.Column("resource_id", sa.Integer(), nullable=False),
         sa.Column("value", sa.Integer(), nullable=False),
@@ -171,6 +176,7 @@ def downgrade():
         for column in ("day", "occurred_at", "school_id", "lineage_id", "rule_version_id", "source_key"):
             batch_op.drop_column(column)
     op.drop_table("points_resource_value")
+    op.drop_table("points_counted_event")
     op.drop_index("ix_points_lineage_term_school", "points_lineage_term")
     op.drop_table("points_lineage_term")
     op.drop_table("points_school_day")
