@@ -278,6 +278,12 @@ def library_version(lineage_id: int) -> Resource | None:
                              .order_by(Resource.id.desc()).limit(1))
 
 
+def owned_in_library(user) -> list[Resource]:
+    """The person's resources in a library, one version of each."""
+    return list(db.session.scalars(select(Resource).where(Resource.owner_id == user.id,
+                                                          Resource.status.in_(VISIBLE_STATUSES))))
+
+
 def store_value(resource: Resource) -> ResourceValue:
     """Compute and keep the resource's value under today's rules, for its page; the caller commits."""
     version = rule_table.version_on(periods.local_today(), utcnow())

@@ -93,6 +93,13 @@ def resource_changed(resource, change, actor):
 
 
 @hookimpl
+def account_changed(user, change, actor):
+    if change == "enabled":  # what entered a library while the account was disabled is theirs from now on
+        for resource in earning.owned_in_library(user):
+            earning.settle_contribution(resource)
+
+
+@hookimpl
 def award_granted(award):
     prizes.credit(award)
 

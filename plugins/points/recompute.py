@@ -50,6 +50,9 @@ def recompute(*, check: bool = False) -> Recompute:
 
 
 def _missing_usage_entries() -> list[dict]:
+    """What the events the live path never decided on earn (those while the plugin was off, or whose crediting
+    failed). An event it counted keeps its decision: deciding it again with what holds now (a comment added since,
+    an account enabled again) could credit what the rules in effect at the time did not."""
     people = {}
     admins = defaultdict(set)
     for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role)):
@@ -74,6 +77,8 @@ def _missing_usage_entries() -> list[dict]:
     new = []
     events = db.session.execute(select(UsageEvent.id, UsageEvent.resource_id, UsageEvent.user_id,
                                        UsageEvent.school_id, UsageEvent.kind, UsageEvent.progress, UsageEvent.at)
+                                .where(~select(CountedEvent.event_id).where(CountedEvent.event_id == UsageEvent.id)
+                                       .exists())
                                 .order_by(UsageEvent.at, UsageEvent.id)).yield_per(20_000)
     for event in events:
         lineage = resources.get(event.resource_id)
