@@ -231,8 +231,10 @@ def _upsert(model, keys: dict, sets: dict, adds: dict) -> None:
 def _first_count(event_id: int) -> bool:
     """Mark the event counted; False if it already was (a retry)."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(CountedEvent.__table__).values(event_id=event_id).on_conflict_do_nothing()
-    return db.session.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING
+    stmt = (dialect.insert(CountedEvent.__table__).values(event_id=event_id).on_conflict_do_nothing()
+            .returning(CountedEvent.event_id))
+    return db.session.execute(stmt).scalar() is not None
 
 
 def _count_use(event, term, lineage: Lineage, written: list[dict]) -> None:

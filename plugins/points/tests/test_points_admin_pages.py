@@ -235,6 +235,7 @@ def test_a_bad_term_is_refused_beside_its_field(client, district, data, field, m
 def test_a_term_on_a_day_taken_is_refused(client, district):
     login(client, "admin")
     current = periods.current_term()
+    db.session.commit()  # the request runs on its own connection: an uncommitted term would hold it on PostgreSQL
     response = post_form(client, "/points/terms", {"term": "", "starts_on": current.starts_on.isoformat(),
                                                    "name": "重复"}, token_page="/points/terms")
     assert response.status_code == 200 and "已有学期从这一天开始" in response.get_data(as_text=True)
