@@ -1,5 +1,5 @@
 """Flask extensions, created unbound and bound to each app in create_app()."""
-from flask import request
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -36,5 +36,7 @@ babel = Babel()
 @limiter.request_filter
 def _reads_are_not_limited() -> bool:
     # Every limit guards a request that changes something (signing in, registering; see views.auth). A limit
-    # on a read would be skipped here, and reads, most of all requests, skip the limiter's bookkeeping.
-    return request.method in ("GET", "HEAD", "OPTIONS")
+    # on a read would be skipped here, and reads, most of all requests, skip the limiter's bookkeeping; a public
+    # lookup that must not be enumerated (a certificate's number) opts in with ``ratelimit.limit_reads``.
+    view = current_app.view_functions.get(request.endpoint)
+    return request.method in ("GET", "HEAD", "OPTIONS") and not getattr(view, "limits_reads", False)

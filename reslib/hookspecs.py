@@ -121,6 +121,17 @@ def award_revoked(award):
 
 
 @hookspec
+def recommendation_accepted(selection):
+    """Called after a platform (provincial, national) accepted a resource recommended upward, once committed.
+
+    ``selection`` is a dict of plain values: ``key`` (names this acceptance for good, e.g.
+    ``"provincial:rec:7"``), ``title`` (the resource's), ``platform`` (its name as printed, e.g. ``省级平台``),
+    ``people`` (the account ids of the resource's authors) and ``at`` (naive UTC). The awards plugin issues each
+    author a certificate. Announcing the same key again changes nothing. The return value is ignored.
+    """
+
+
+@hookspec
 def granted_awards():
     """Return every prize granted so far, as dicts like ``award_granted``'s (a revoked one with ``revoked_at``),
     so that a plugin that was off when they were announced can catch up (``reslib points recompute``)."""

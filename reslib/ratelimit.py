@@ -128,6 +128,12 @@ def _from_school_network() -> bool:
     return any(address in network for network in current_app.extensions["reslib.school_networks"])
 
 
+def limit_reads(view):
+    """Apply the view's limits to GET requests too (by default only changes are limited: see extensions)."""
+    view.limits_reads = True
+    return view
+
+
 def address_limit() -> str:
     """The sign-in limit of the requesting address: school-sized inside SCHOOL_NETWORKS, tighter elsewhere."""
     setting = "LOGIN_RATE_LIMIT_PER_SCHOOL_ADDRESS" if _from_school_network() else "LOGIN_RATE_LIMIT_PER_ADDRESS"

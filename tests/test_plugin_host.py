@@ -95,6 +95,10 @@ class ThrowawayPlugin:
         return [{"key": "throwaway:1", "title": "一等奖作品", "level": "first", "people": [], "at": None}]
 
     @hookimpl
+    def recommendation_accepted(self, selection):
+        self.awards.append(("selected", selection["key"]))
+
+    @hookimpl
     def can_access(self, user, action, target):
         return False if action == "plugins.view" else None
 
@@ -222,6 +226,12 @@ def test_hook_award_revoked(app, plugin):
     hooks().award_revoked(award={"key": "throwaway:1", "title": "作品", "level": "first", "people": [], "at": None,
                                  "revoked_at": None})
     assert plugin.awards == [("revoked", "throwaway:1")]
+
+
+def test_hook_recommendation_accepted(app, plugin):
+    hooks().recommendation_accepted(selection={"key": "throwaway:rec:1", "title": "作品", "platform": "省级平台",
+                                               "people": [], "at": None})
+    assert plugin.awards == [("selected", "throwaway:rec:1")]
 
 
 def test_hook_granted_awards(app):

@@ -1,4 +1,6 @@
-"""District competitions: who may set them up, their life cycle, and how many prizes an entry count allows."""
+"""District competitions: who may set them up, their settings and categories, their life cycle, and how many
+prizes an entry count allows."""
+import json
 import re
 from datetime import date
 
@@ -6,10 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from plugins.awards.models import STATUSES, Competition
+from plugins.awards.models import DEFAULT_RUBRIC, STATUSES, Category, Competition, Entry
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.messages import in_district_language
+from reslib.models import School, Term
+from reslib.models.library import KINDS
 from reslib.permissions import can
 from reslib.services import audit
 
@@ -97,37 +101,193 @@ def get_competition(user, competition_id: int) -> Competition:
 
 
 def create_competition(actor, title, year, description=None, prize_ratio="3:3:4", max_award_rate=80,
-                       entry_deadline=None) -> Competition:
+                       entry_deadline=None, **settings) -> Competition:
+    """A draft with one category (综合) under its prize rule; ``settings`` as for ``update_settings``. Commits."""
     require_district_admin(actor)
-    title = (title or "").strip()
-    if not title:
-        raise ReslibError(_("请填写评比名称"), field="title")
-    if len(title) > 128:
-        raise ReslibError(_("评比名称不能超过 128 个字"), field="title")
-    year = _whole_number(year)
-    if year is None or not 2000 <= year <= 2100:
-        raise ReslibError(_("年度须为 2000 到 2100 之间的四位数字"), field="year")
-    description = (description or "").strip() or None
-    if description and len(description) > 2000:
-        raise ReslibError(_("说明不能超过 2000 个字"), field="description")
-    ratio = ":".join(str(n) for n in parse_ratio(prize_ratio))  # stored with ASCII colons
-    rate = check_max_rate(max_award_rate)
-    deadline = _date(entry_deadline)
-    if db.session.scalar(select(Competition.id).where(Competition.title == title)) is not None:
-        raise ReslibError(_("已有同名的评比，请换一个名称"), field="title")
-    competition = Competition(title=title, year=year, description=description, prize_ratio=ratio,
-                              max_award_rate=rate, entry_deadline=deadline, status="draft",
-                              created_by_id=actor.id)
+    competition = Competition(status="draft", created_by_id=actor.id, rubric_json=_dump(DEFAULT_RUBRIC))
+    _apply(competition, title=title, year=year, description=description, prize_ratio=prize_ratio,
+           max_award_rate=max_award_rate, entry_deadline=entry_deadline, **settings)
+    competition.categories.append(Category(name="综合", section="", prize_ratio=competition.prize_ratio,
+                                           max_award_rate=competition.max_award_rate))
     db.session.add(competition)
+    _flush_title(competition)
+    audit.record("awards.competition_created", actor=actor, target=competition,
+                 detail=f"{competition.title} ({competition.year}) {competition.prize_ratio} ≤{competition.max_award_rate}%")
+    db.session.commit()
+    return competition
+
+
+def update_settings(actor, competition: Competition, **settings) -> Competition:
+    """Change what the district admin set up, while entries are still being collected. Commits."""
+    require_district_admin(actor)
+    if competition.status not in ("draft", "open"):
+        raise ReslibError(_("评审开始后不能再修改评比设置"), code="judging", status=409)
+    _apply(competition, **settings)
+    _flush_title(competition)
+    audit.record("awards.competition_settings", actor=actor, target=competition, detail=competition.title)
+    db.session.commit()
+    return competition
+
+
+def _flush_title(competition: Competition) -> None:
+    with db.session.no_autoflush:  # the competition itself is not a clash
+        stmt = select(Competition.id).where(Competition.title == competition.title)
+        if competition.id is not None:
+            stmt = stmt.where(Competition.id != competition.id)
+        clash = db.session.scalar(stmt)
+    if clash is not None:
+        db.session.rollback()
+        raise ReslibError(_("已有同名的评比，请换一个名称"), field="title")
     try:
         db.session.flush()
     except IntegrityError as exc:  # the same title saved by someone else a moment ago
         db.session.rollback()
         raise ReslibError(_("已有同名的评比，请换一个名称"), field="title") from exc
-    audit.record("awards.competition_created", actor=actor, target=competition,
-                 detail=f"{title} ({year}) {ratio} ≤{rate}%")
+
+
+def _apply(competition: Competition, **settings) -> None:
+    """Check each setting given and set it; a bad one is refused naming its field, before anything changes."""
+    checked = {}
+    for name, value in settings.items():
+        checked[name] = CHECKS[name](value)
+    for name, value in checked.items():
+        setattr(competition, SETTING_COLUMNS.get(name, name), value)
+
+
+def _title(value) -> str:
+    title = (value or "").strip()
+    if not title:
+        raise ReslibError(_("请填写评比名称"), field="title")
+    if len(title) > 128:
+        raise ReslibError(_("评比名称不能超过 128 个字"), field="title")
+    return title
+
+
+def _year(value) -> int:
+    year = _whole_number(value)
+    if year is None or not 2000 <= year <= 2100:
+        raise ReslibError(_("年度须为 2000 到 2100 之间的四位数字"), field="year")
+    return year
+
+
+def _description(value) -> str | None:
+    description = (value or "").strip() or None
+    if description and len(description) > 2000:
+        raise ReslibError(_("说明不能超过 2000 个字"), field="description")
+    return description
+
+
+def _bounded(field: str, low: int, high: int, optional=False):
+    def check(value):
+        if optional and (value is None or str(value).strip() == ""):
+            return None
+        number = _whole_number(value)
+        if number is None or not low <= number <= high:
+            raise ReslibError(_("应为 %(low)s 到 %(high)s 之间的整数", low=low, high=high), field=field)
+        return number
+    return check
+
+
+def _roles(value) -> str:
+    roles = [role for role in (value or []) if role in ("teacher", "student")]
+    if not roles:
+        raise ReslibError(_("请至少选择一种参评身份"), field="eligible_roles")
+    return ",".join(roles)
+
+
+def _schools(value) -> str:
+    ids = sorted({int(v) for v in (value or []) if str(v).isascii() and str(v).isdigit()})
+    if ids and len(db.session.scalars(select(School.id).where(School.id.in_(ids))).all()) != len(ids):
+        raise ReslibError(_("没有这所学校"), field="eligible_schools")
+    return json.dumps(ids)
+
+
+def parse_rubric(text) -> list[dict]:
+    """One criterion a line: 名称|分值|说明|需评语 (是/否); the values add up to 100."""
+    rubric = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in re.split(r"[|｜]", line)]
+        parts += [""] * (4 - len(parts))
+        name, weight, descriptor, comment = parts[:4]
+        weight = _whole_number(weight)
+        if not name or len(name) > 32 or weight is None or not 1 <= weight <= 100 or len(descriptor) > 200:
+            raise ReslibError(_("第 %(n)s 行应为“名称|分值|说明|需评语”，名称不超过 32 个字，分值为 1 到 100 的整数",
+                                n=number), field="rubric")
+        rubric.append({"name": name, "weight": weight, "descriptor": descriptor, "comment": comment in ("是", "yes", "y", "1")})
+    if not rubric or len(rubric) > 12:
+        raise ReslibError(_("评分标准应有 1 到 12 项"), field="rubric")
+    if sum(criterion["weight"] for criterion in rubric) != 100:
+        raise ReslibError(_("各项分值之和应为 100"), field="rubric")
+    return rubric
+
+
+def rubric_text(rubric: list[dict]) -> str:
+    return "\n".join(f"{c['name']}|{c['weight']}|{c['descriptor']}|{'是' if c['comment'] else '否'}" for c in rubric)
+
+
+def _dump(rubric: list[dict]) -> str:
+    return json.dumps(rubric, ensure_ascii=False)
+
+
+CHECKS = {
+    "title": _title, "year": _year, "description": _description,
+    "prize_ratio": lambda value: ":".join(str(n) for n in parse_ratio(value)),  # stored with ASCII colons
+    "max_award_rate": lambda value: check_max_rate(value),
+    "opens_on": lambda value: _date(value, "opens_on"), "entry_deadline": lambda value: _date(value),
+    "eligible_roles": _roles, "eligible_schools": _schools,
+    "per_teacher": _bounded("per_teacher", 1, 50), "school_quota": _bounded("school_quota", 1, 1000, optional=True),
+    "max_authors": _bounded("max_authors", 1, 10), "judges_per_entry": _bounded("judges_per_entry", 1, 9),
+    "disagreement_margin": _bounded("disagreement_margin", 0, 100), "blind": bool,
+    "rubric": lambda value: _dump(parse_rubric(value)),
+}
+SETTING_COLUMNS = {"eligible_schools": "eligible_schools_json", "rubric": "rubric_json"}
+
+
+def add_category(actor, competition: Competition, name, kind=None, subject_id=None, stage_id=None, form_id=None,
+                 section="", prize_ratio=None, max_award_rate=None) -> Category:
+    require_district_admin(actor)
+    if competition.status not in ("draft", "open"):
+        raise ReslibError(_("评审开始后不能再修改组别"), code="judging", status=409)
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise ReslibError(_("请填写组别名称（不超过 64 个字）"), field="name")
+    if kind and kind not in KINDS:
+        raise ReslibError(_("未知的资源类型"), field="kind")
+    terms = {"subject_id": subject_id, "stage_id": stage_id, "form_id": form_id}
+    for field, value in list(terms.items()):
+        terms[field] = _whole_number(value) if value not in (None, "") else None
+        vocabulary = field.removesuffix("_id")
+        if terms[field] is not None:
+            term = db.session.get(Term, terms[field])
+            if term is None or term.vocabulary != vocabulary:
+                raise ReslibError(_("请从列表中选择"), field=field)
+    section = (section or "").strip()
+    if len(section) > 32:
+        raise ReslibError(_("版块名称不能超过 32 个字"), field="section")
+    ratio = ":".join(str(n) for n in parse_ratio(prize_ratio or competition.prize_ratio))
+    rate = check_max_rate(max_award_rate or competition.max_award_rate)
+    category = Category(competition_id=competition.id, name=name, kind=kind or None, section=section,
+                        prize_ratio=ratio, max_award_rate=rate, **terms)
+    db.session.add(category)
+    audit.record("awards.competition_settings", actor=actor, target=competition, detail=f"+ {name}")
     db.session.commit()
-    return competition
+    return category
+
+
+def remove_category(actor, category: Category) -> None:
+    require_district_admin(actor)
+    competition = category.competition
+    if competition.status not in ("draft", "open"):
+        raise ReslibError(_("评审开始后不能再修改组别"), code="judging", status=409)
+    if db.session.scalar(select(Entry.id).where(Entry.category_id == category.id).limit(1)):
+        raise ReslibError(_("这个组别已有作品报名，不能删除"), code="in_use", status=409)
+    if len(competition.categories) == 1:
+        raise ReslibError(_("评比至少要有一个组别"), code="last", status=409)
+    audit.record("awards.competition_settings", actor=actor, target=competition, detail=f"- {category.name}")
+    db.session.delete(category)
+    db.session.commit()
 
 
 def set_status(actor, competition: Competition, status: str) -> Competition:
@@ -155,8 +315,8 @@ def _whole_number(value) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
 
 
-def _date(value) -> date | None:
-    """A date, or the browser's YYYY-MM-DD text from a date input; empty means no deadline."""
+def _date(value, field="entry_deadline") -> date | None:
+    """A date, or the browser's YYYY-MM-DD text from a date input; empty means none."""
     if value is None or isinstance(value, date):
         return value
     text = str(value).strip()
@@ -165,4 +325,6 @@ def _date(value) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ReslibError(_("截止日期格式应为 年-月-日，如 2026-05-31"), field="entry_deadline") from exc
+        message = _("截止日期格式应为 年-月-日，如 2026-05-31") if field == "entry_deadline" else \
+            _("开始日期格式应为 年-月-日，如 2026-03-01")
+        raise ReslibError(message, field=field) from exc

@@ -1,0 +1,68 @@
+"""The title-evaluation record (职称评审 / 业务考核): a person's certificates, each marked where it counts as a
+published paper (区级二等奖及以上), linked to its verification page; as XLSX and as PDF."""
+import io
+from xml.sax.saxutils import escape
+
+from flask_babel import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import select
+
+from plugins.awards.certificates import font, verify_url
+from plugins.awards.models import Certificate
+from reslib.extensions import db
+from reslib.models import User
+from reslib.services.tables import xlsx_bytes
+
+
+def header() -> list[str]:
+    return [_("姓名"), _("作品"), _("评比或平台"), _("奖项"), _("日期"), _("计为发表论文"), _("状态"), _("证书编号"),
+            _("核验地址")]
+
+
+def rows(certificates: list[Certificate]) -> list[list[str]]:
+    return [[certificate.holder_name, certificate.work_title, certificate.occasion, certificate.honour,
+             certificate.issued_on.isoformat(),
+             _("是（区级二等奖及以上）") if certificate.counts_as_paper and not certificate.revoked_at else _("否"),
+             _("已撤销") if certificate.revoked_at else _("有效"), certificate.number, verify_url(certificate)]
+            for certificate in certificates]
+
+
+def of_people(user_ids: list[int]) -> list[Certificate]:
+    return list(db.session.scalars(select(Certificate).join(User, User.id == Certificate.holder_id)
+                                   .where(Certificate.holder_id.in_(user_ids))
+                                   .order_by(User.id, Certificate.issued_on, Certificate.id)))
+
+
+def school_teachers(school_id: int) -> list[int]:
+    """Everyone of the school who holds a certificate (teachers, in practice: only they may enter by default)."""
+    return list(db.session.scalars(select(Certificate.holder_id).where(Certificate.school_id == school_id)
+                                   .distinct()))
+
+
+def xlsx(title: str, certificates: list[Certificate]) -> bytes:
+    return xlsx_bytes(title, header(), rows(certificates))
+
+
+def pdf(title: str, certificates: list[Certificate]) -> bytes:
+    buffer = io.BytesIO()
+    name = font()
+    document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, title=title,
+                                 topMargin=15 * mm, bottomMargin=15 * mm, invariant=1)
+    cell = ParagraphStyle("cell", fontName=name, fontSize=8, leading=10, wordWrap="CJK")
+    heading = ParagraphStyle("heading", fontName=name, fontSize=16, leading=22)
+    wanted = [0, 1, 2, 3, 4, 5, 6, 8]  # the number is part of the address: one column fewer on paper
+    data = [[Paragraph(header()[index], cell) for index in wanted]]
+    data += [[Paragraph(escape(row[index]), cell) for index in wanted] for row in rows(certificates)]
+    table = Table(data, colWidths=[16 * mm, 30 * mm, 30 * mm, 16 * mm, 18 * mm, 20 * mm, 12 * mm, 44 * mm],
+                  repeatRows=1)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story = [Paragraph(escape(title), heading), Spacer(0, 4 * mm)]
+    story.append(table if certificates else Paragraph(_("还没有获奖或入选记录。"), cell))
+    document.build(story)
+    return buffer.getvalue()
