@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 import segno
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
@@ -116,6 +116,12 @@ def find(number: str) -> Certificate | None:
 
 
 def verify_url(certificate: Certificate) -> str:
+    """Where the QR code leads: under AWARDS_PUBLIC_URL when the district set it (the address people reach the
+    site by, which a request behind a proxy may not know; needed to print outside a request), else this host."""
+    base = current_app.config["AWARDS_PUBLIC_URL"]
+    if base:
+        return base.rstrip("/") + url_for("awards_public.verify", number=certificate.number, _external=False) \
+            if has_request_context() else f"{base.rstrip('/')}/verify/{certificate.number}"
     return url_for("awards_public.verify", number=certificate.number, _external=True)
 
 

@@ -18,7 +18,10 @@ def config_defaults():
     # The seeds' rule: 1st:2nd:3rd = 3:3:4, and at most 80% of entries win anything.
     return {"AWARDS_PRIZE_RATIO": "3:3:4", "AWARDS_MAX_RATE": 80,
             # Per address: enough for a school office checking a stack of certificates, too few to guess numbers.
-            "AWARDS_VERIFY_RATE_LIMIT": "30 per minute"}
+            "AWARDS_VERIFY_RATE_LIMIT": "30 per minute",
+            # The site's address as people reach it, e.g. https://res.example.edu.cn, for the certificates' QR
+            # codes; None: the address of the request that prints them.
+            "AWARDS_PUBLIC_URL": None}
 
 
 @hookimpl

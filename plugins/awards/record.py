@@ -5,7 +5,7 @@ from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -50,14 +50,14 @@ def xlsx(title: str, certificates: list[Certificate]) -> bytes:
 def pdf(title: str, certificates: list[Certificate]) -> bytes:
     buffer = io.BytesIO()
     name = font()
-    document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, title=title,
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm, title=title,
                                  topMargin=15 * mm, bottomMargin=15 * mm, invariant=1)
     cell = ParagraphStyle("cell", fontName=name, fontSize=8, leading=10, wordWrap="CJK")
     heading = ParagraphStyle("heading", fontName=name, fontSize=16, leading=22)
     wanted = [0, 1, 2, 3, 4, 5, 6, 8]  # the number is part of the address: one column fewer on paper
     data = [[Paragraph(header()[index], cell) for index in wanted]]
     data += [[Paragraph(escape(row[index]), cell) for index in wanted] for row in rows(certificates)]
-    table = Table(data, colWidths=[16 * mm, 30 * mm, 30 * mm, 16 * mm, 18 * mm, 20 * mm, 12 * mm, 44 * mm],
+    table = Table(data, colWidths=[18 * mm, 45 * mm, 45 * mm, 16 * mm, 22 * mm, 30 * mm, 14 * mm, 83 * mm],
                   repeatRows=1)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),

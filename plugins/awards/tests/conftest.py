@@ -26,6 +26,13 @@ class Stage:
         resource = add_resource(teacher, title=title)
         return entries.enter(teacher, self.competition, resource, self.category, co_authors)
 
+    def competition_entries(self):
+        return sorted(self.competition_entries_query(), key=lambda entry: entry.id)
+
+    def competition_entries_query(self):
+        from plugins.awards.models import Entry
+        return db.session.query(Entry).filter_by(competition_id=self.competition.id).all()
+
     def judging(self, *judges):
         service.set_status(self.admin, self.competition, "judging")
         for judge in judges or (self.judge_c1, self.judge_c2):
