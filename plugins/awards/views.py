@@ -479,8 +479,8 @@ def certificate_pdf(number):
 
 @bp.route("/certificates/<number>/revoke", methods=["POST"])
 def revoke(number):
+    service.require_district_admin(current_user)  # first: whether a number exists is not for others to learn
     certificate = certificates.get_for(current_user, number)
-    service.require_district_admin(current_user)
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)

@@ -134,6 +134,36 @@ PLUGIN_ROUTES = {
     "awards.detail": ("GET", "/awards/{competition}", SIGNED_IN),
     "awards.new": ("GET", "/awards/new", DISTRICT),
     "awards.change_status": ("POST", "/awards/{competition}/status", DISTRICT),
+    "awards.settings": ("GET", "/awards/{competition}/settings", DISTRICT),
+    "awards.add_category": ("POST", "/awards/{competition}/categories", DISTRICT),
+    "awards.remove_category": ("POST", "/awards/categories/{category}/delete", DISTRICT),
+    "awards.add_judge": ("POST", "/awards/{competition}/panel", DISTRICT),
+    "awards.remove_judge": ("POST", "/awards/{competition}/panel/{judge}/remove", DISTRICT),
+    "awards.enter": ("GET", "/awards/{competition}/enter", SIGNED_IN),
+    "awards.withdraw": ("POST", "/awards/entries/{entry}/withdraw", OWNER),
+    "awards.school": ("GET", "/awards/{competition}/school?school={school_a}", SCHOOL_ADMINS),  # B's admin sees B's
+    "awards.school_export": ("GET", "/awards/{competition}/school.xlsx?school={school_a}", SCHOOL_ADMINS),
+    "awards.select_entry": ("POST", "/awards/entries/{entry}/select", OWN_SCHOOL_ADMINS),
+    "awards.manage_judging": ("GET", "/awards/{competition}/judging", DISTRICT),
+    "awards.assign_automatically": ("POST", "/awards/{competition}/assign", DISTRICT),
+    "awards.assign_judge": ("POST", "/awards/entries/{entry}/judges", DISTRICT),
+    "awards.unassign": ("POST", "/awards/assignments/{assignment}/remove", DISTRICT),
+    "awards.judge_tasks": ("GET", "/awards/judging", SIGNED_IN),
+    # a judge's own task: others are told it does not exist (HIDDEN), as they are of a certificate not theirs
+    "awards.score": ("GET", "/awards/judging/{assignment}", {"reviewer"}),
+    "awards.judged_file": ("GET", "/awards/judging/{assignment}/file", {"reviewer"}),
+    "awards.preview": ("GET", "/awards/{competition}/results/preview", DISTRICT),
+    "awards.adjust_prize": ("POST", "/awards/entries/{entry}/prize", DISTRICT),
+    "awards.publish": ("POST", "/awards/{competition}/publish", DISTRICT),
+    "awards.certificate_pdf": ("GET", "/awards/certificates/{certificate}.pdf", OWNER_AND_SCHOOL_STAFF),
+    "awards.revoke": ("POST", "/awards/certificates/{certificate}/revoke", DISTRICT),
+    "awards.school_certificates": ("GET", "/awards/school/certificates.zip?school={school_a}", SCHOOL_ADMINS),
+    "awards.mine": ("GET", "/awards/mine", SIGNED_IN),
+    "awards.my_record": ("GET", "/awards/mine/record.pdf", SIGNED_IN),
+    "awards.school_record": ("GET", "/awards/school/record.xlsx?school={school_a}", SCHOOL_ADMINS),
+    "awards_public.results": ("GET", "/awards/{results}/results", EVERYONE),
+    "awards_public.verify": ("GET", "/verify/{certificate}", EVERYONE),
+    "awards_public.verify_form": ("GET", "/verify?number={certificate}", EVERYONE),
     "sync_provincial.static": ("GET", "/provincial/static/sync_provincial.css", SIGNED_IN),
     "sync_provincial.taxonomy_page": ("GET", "/provincial/taxonomy", SIGNED_IN),
     "sync_provincial.quotas": ("GET", "/provincial/quotas", DISTRICT),
@@ -145,12 +175,58 @@ def app_config():
     return {"METRICS_TOKEN": "a-scraper-secret-of-the-district-0123456789"}  # metrics on, so the row is tried
 
 
+HIDDEN = {"awards.score", "awards.judged_file", "awards.certificate_pdf"}  # others signed in get a 404
+
+
 def open_competition(district) -> int:
-    from plugins.awards import service
+    """An open competition with the reviewer on its panel."""
+    from plugins.awards import judging, service
 
     competition = service.create_competition(district.district_admin, "区级优秀课件评比", 2026, "", "3:3:4", 80, None)
     service.set_status(district.district_admin, competition, "open")
+    judging.add_judge(district.district_admin, competition, "reviewer")
     return competition.id
+
+
+def awards_world(district, template: str) -> dict:
+    """What the awards rows name: an entry of teacher.a's, the reviewer's task on one, a certificate of teacher.a's,
+    a published competition; each in a competition of its own, made only when the row names it."""
+    from plugins.awards import entries, judging, results, service
+    from plugins.awards.models import Competition
+
+    found = {"judge": district.reviewer.id}
+
+    def competition_with_entry(status: str):
+        admin = district.district_admin
+        competition = service.create_competition(admin, f"评比 {db.session.query(Competition).count() + 1}", 2026)
+        service.set_status(admin, competition, "open")
+        entry = entries.enter(district.teacher_a, competition, add_resource(district.teacher_a, title="参评作品"),
+                              competition.categories[0])
+        if status == "open":
+            return competition, entry
+        service.set_status(admin, competition, "judging")
+        judging.add_judge(admin, competition, "reviewer")
+        assignment = judging.assign(admin, entry, "reviewer")
+        if status == "judging":
+            return competition, assignment
+        judging.submit_scores(district.reviewer, assignment, ["25", "35", "20", "20"], ["好"] * 4)
+        service.set_status(admin, competition, "closed")
+        results.adjust(admin, entry, "first", "授权表")
+        results.publish(admin, competition)
+        return competition, entry
+
+    if "{entry}" in template:
+        found["entry"] = competition_with_entry("open")[1].id
+    if "{category}" in template:
+        found["category"] = competition_with_entry("open")[0].categories[0].id
+    if "{assignment}" in template:
+        found["assignment"] = competition_with_entry("judging")[1].id
+    if "{certificate}" in template or "{results}" in template:
+        competition, entry = competition_with_entry("published")
+        found["results"] = competition.id
+        from plugins.awards.models import Certificate
+        found["certificate"] = db.session.query(Certificate.number).filter_by(entry_id=entry.id).scalar()
+    return found
 
 
 def all_routes():
@@ -191,7 +267,8 @@ def fresh_resource(district, state: str) -> int:
 
 
 def fill_in(path: str, district, competition=None) -> str:
-    values = {"target": district.pending_a.id, "school_a": district.school_a.id, "competition": competition}
+    values = {"target": district.pending_a.id, "school_a": district.school_a.id, "competition": competition,
+              **awards_world(district, path)}
     if "{term}" in path:
         values["term"] = vocabularies.terms("subject")[0].id
     for state in RESOURCE_STATES:
@@ -230,7 +307,7 @@ def test_route_access_by_role(client, district, endpoint):
         response = call(client, district, role, method, path)
         got = outcome(response)
         response.close()
-        if endpoint == "main.revoke_token":
+        if endpoint == "main.revoke_token" or (endpoint in HIDDEN and role not in allowed):
             expected = "denied" if role == "anonymous" else "not found"
         else:
             expected = "allowed" if role in allowed else "denied"
