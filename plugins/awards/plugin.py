@@ -34,10 +34,8 @@ def register_blueprints(app):
 def menu_links(user):
     if not user.is_authenticated:
         return []
-    links = [{"label": _l("区级评比"), "endpoint": "awards.index", "order": 40}]
-    if judging.my_assignments(user):
-        links.append({"label": _l("评审任务"), "endpoint": "awards.judge_tasks", "order": 41})
-    return links
+    # A judge's tasks are on the dashboard and the competitions page: no query on every page for the menu.
+    return [{"label": _l("区级评比"), "endpoint": "awards.index", "order": 40}]
 
 
 @hookimpl

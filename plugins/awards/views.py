@@ -21,9 +21,9 @@ from reslib.models.library import KINDS
 from reslib.permissions import can
 from reslib.services import audit, vocabularies
 from reslib.services.identity import pupil_name
-from reslib.services.tables import xlsx_bytes
+from reslib.services.tables import XLSX_MIMETYPE, xlsx_bytes
 from reslib.views import raise_if_refused, show_error
-from reslib.views.library import send_blob
+from reslib.views.library import send_blob, send_export
 
 bp = Blueprint("awards", __name__, url_prefix="/awards", template_folder="templates")
 # Published results and certificate verification: for anyone, signed in or not.
@@ -37,7 +37,6 @@ ACTIONS = {
     ("open", "judging"): _l("截止征集，进入评审"),
     ("judging", "closed"): _l("评审结束，锁定评分"),
 }
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.before_request
@@ -76,14 +75,6 @@ def _entries() -> tuple[int, str | None]:
         return service.parse_entries(raw), None
     except ReslibError as exc:
         return DEFAULT_ENTRIES, exc.message
-
-
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    return response
 
 
 # --- competitions ------------------------------------------------------------------------------------
@@ -333,7 +324,7 @@ def school_export(competition_id):
                  detail=_("本校参评作品 %(n)s 件", n=len(rows)))
     db.session.commit()
     header = [_("编号"), _("作品"), _("组别"), _("作者"), _("资源状态"), _("学校推荐"), _("报名日期")]
-    return _download(xlsx_bytes(competition.title, header, rows), XLSX, f"{competition.title}-参评作品.xlsx")
+    return send_export(xlsx_bytes(competition.title, header, rows), XLSX_MIMETYPE, f"{competition.title}-参评作品.xlsx")
 
 
 # --- judging -----------------------------------------------------------------------------------------
@@ -474,7 +465,7 @@ def publish(competition_id):
 @bp.route("/certificates/<number>.pdf")
 def certificate_pdf(number):
     certificate = certificates.get_for(current_user, number)
-    return _download(certificates.pdf(certificate), "application/pdf", f"证书-{certificate.number}.pdf")
+    return send_export(certificates.pdf(certificate), "application/pdf", f"证书-{certificate.number}.pdf")
 
 
 @bp.route("/certificates/<number>/revoke", methods=["POST"])
@@ -496,7 +487,7 @@ def school_certificates():
     audit.record("awards.exported", actor=current_user, school_id=school_id,
                  detail=_("本校证书 %(n)s 张", n=len(held)))
     db.session.commit()
-    return _download(certificates.school_zip(held), "application/zip", "证书.zip")
+    return send_export(certificates.school_zip(held), "application/zip", "证书.zip")
 
 
 @bp.route("/mine")
@@ -527,8 +518,8 @@ def school_record(kind):
 
 def _record(kind: str, title: str, held) -> Response:
     if kind == "xlsx":
-        return _download(record.xlsx(title, held), XLSX, f"{title}.xlsx")
-    return _download(record.pdf(title, held), "application/pdf", f"{title}.pdf")
+        return send_export(record.xlsx(title, held), XLSX_MIMETYPE, f"{title}.xlsx")
+    return send_export(record.pdf(title, held), "application/pdf", f"{title}.pdf")
 
 
 # --- public --------------------------------------------------------------------------------------------

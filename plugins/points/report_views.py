@@ -12,10 +12,10 @@ from reslib.extensions import db
 from reslib.models import School
 from reslib.models.base import as_id
 from reslib.permissions import can
+from reslib.services.tables import XLSX_MIMETYPE
 from reslib.views import page_number
 from reslib.views.library import send_export
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BELOW_PAGE = 50  # people below their baseline listed a page at a time
 
 # The trend chart's geometry, in SVG pixels: one column per week, one panel per series.
@@ -123,7 +123,7 @@ def school_export():
         return redirect(url_for("points.school"))
     term = _term()
     data = reports.school_export(current_user, chosen, term)
-    return send_export(data, XLSX, f"points-{chosen.code or chosen.id}-{term.starts_on:%Y%m%d}.xlsx")
+    return send_export(data, XLSX_MIMETYPE, f"points-{chosen.code or chosen.id}-{term.starts_on:%Y%m%d}.xlsx")
 
 
 def _year() -> int | None:
@@ -151,4 +151,4 @@ def district_export():
         abort(403)
     term = _term()
     data = reports.district_export(current_user, term)
-    return send_export(data, XLSX, f"points-ranking-{term.starts_on:%Y%m%d}.xlsx")
+    return send_export(data, XLSX_MIMETYPE, f"points-ranking-{term.starts_on:%Y%m%d}.xlsx")

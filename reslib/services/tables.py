@@ -10,6 +10,7 @@ from openpyxl import Workbook, load_workbook
 from reslib.errors import ReslibError
 from reslib.services.storage import check_zip_bomb
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What Excel refuses in a sheet's name, as the full-width forms a Chinese name would use anyway.
 _SHEET_TITLE_FULL_WIDTH = str.maketrans("/\\:?*[]", "／＼：？＊［］")

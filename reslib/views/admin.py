@@ -15,6 +15,7 @@ from reslib.models.library import VOCABULARIES
 from reslib.permissions import can, require
 from reslib.plugins import describe
 from reslib.services import accounts, audit, importer, monitoring, roster, vocabularies
+from reslib.services.tables import XLSX_MIMETYPE
 from reslib.views import page_number, safe_next, show_error
 from reslib.views.forms import (
     ActionForm,
@@ -167,8 +168,7 @@ def export_accounts():
     """The school's accounts as XLSX: personal data, so only for its admins, and audited."""
     school = accounts.get_school(_school_filter())
     workbook = accounts.export_school_accounts(current_user, school)
-    return send_export(workbook, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       f"accounts-{school.code or school.id}-{date.today():%Y%m%d}.xlsx")
+    return send_export(workbook, XLSX_MIMETYPE, f"accounts-{school.code or school.id}-{date.today():%Y%m%d}.xlsx")
 
 
 @bp.route("/roster", methods=["GET", "POST"])
