@@ -17,8 +17,8 @@ class CompetitionForm(FlaskForm):
 
 
 class SettingsForm(CompetitionForm):
-    eligible_roles = SelectMultipleField(_l("参评身份"), choices=[("teacher", _l("教师")), ("student", _l("学生"))],
-                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    eligible_roles = SelectMultipleField(_l("参评身份"), validate_choice=False, widget=ListWidget(prefix_label=False),
+                                         option_widget=CheckboxInput())
     eligible_schools = SelectMultipleField(_l("参评学校（不选则全区学校均可参评）"), validate_choice=False)
     per_teacher = StringField(_l("每人最多报名件数"), render_kw={"inputmode": "numeric"})
     school_quota = StringField(_l("每校推荐名额（留空则不设学校推荐环节）"), render_kw={"inputmode": "numeric"})
@@ -32,6 +32,7 @@ class SettingsForm(CompetitionForm):
 class CategoryForm(FlaskForm):
     name = StringField(_l("组别名称"), validators=[DataRequired(_l("请填写组别名称")), Length(max=64)])
     kind = SelectField(_l("资源类型"), validate_choice=False)
+    form_id = SelectField(_l("资源形式"), validate_choice=False)
     subject_id = SelectField(_l("学科"), validate_choice=False)
     stage_id = SelectField(_l("学段"), validate_choice=False)
     section = StringField(_l("国家平台版块（选填）"), validators=[Optional(), Length(max=32)])

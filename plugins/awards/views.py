@@ -140,6 +140,7 @@ def settings(competition_id):
     competition = service.get_competition(current_user, competition_id)
     service.require_district_admin(current_user)
     form = SettingsForm(obj=None if request.method == "POST" else _settings_of(competition))
+    form.eligible_roles.choices = [("teacher", _("教师")), ("student", _("学生"))]
     form.eligible_schools.choices = [(str(school.id), school.name)
                                      for school in db.session.scalars(select(School).order_by(School.code))]
     if form.validate_on_submit():
@@ -179,6 +180,7 @@ def _category_form() -> CategoryForm:
     form.kind.choices = [("", _("不限"))] + [(key, str(label)) for key, label in KINDS.items()]
     form.subject_id.choices = [("", _("不限"))] + [(str(i), label) for i, label in vocabularies.choices("subject")]
     form.stage_id.choices = [("", _("不限"))] + [(str(i), label) for i, label in vocabularies.choices("stage")]
+    form.form_id.choices = [("", _("不限"))] + [(str(i), label) for i, label in vocabularies.choices("form")]
     return form
 
 
@@ -192,7 +194,7 @@ def add_category(competition_id):
     else:
         try:
             service.add_category(current_user, competition, form.name.data, form.kind.data, form.subject_id.data,
-                                 form.stage_id.data, None, form.section.data, form.prize_ratio.data,
+                                 form.stage_id.data, form.form_id.data, form.section.data, form.prize_ratio.data,
                                  form.max_award_rate.data)
         except ReslibError as exc:
             raise_if_refused(exc)

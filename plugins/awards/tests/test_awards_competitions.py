@@ -170,3 +170,57 @@ class TestDisabled:
         login(client, "admin")
         assert client.get("/awards/").status_code == 404
         assert "区级评比" not in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_categories_set_by_the_district_admin_decide_which_resources_may_enter(client, district):
+    from plugins.awards import entries
+    from reslib.services import vocabularies
+    from reslib.testing import add_resource
+
+    competition = make(district, title="分组评比")
+    maths = vocabularies.terms("subject")[1]
+    login(client, "admin")
+    page = f"/awards/{competition.id}"
+    response = post_form(client, f"{page}/categories", {"category-name": "数学组", "category-subject_id": str(maths.id),
+                                                        "category-prize_ratio": "1:2:3", "category-kind": "",
+                                                        "category-form_id": "", "category-stage_id": ""},
+                         token_page=page)
+    assert response.status_code == 302
+    db.session.expire_all()
+    category = competition.categories[1]
+    assert (category.name, category.subject_id, category.prize_ratio, category.max_award_rate) == (
+        "数学组", maths.id, "1:2:3", 80)
+    service.set_status(district.district_admin, competition, "open")
+    other = add_resource(district.teacher_a, title="语文课", subject_id=vocabularies.terms("subject")[0].id)
+    with pytest.raises(ReslibError, match="不符合组别“数学组”"):
+        entries.enter(district.teacher_a, competition, other, category)
+    entry = entries.enter(district.teacher_a, competition, add_resource(district.teacher_a, subject_id=maths.id),
+                          category)
+    assert entry.category_id == category.id
+    # a category with entries stays; settings are refused once judging starts
+    with pytest.raises(ReslibError, match="已有作品报名"):
+        service.remove_category(district.district_admin, category)
+    service.set_status(district.district_admin, competition, "judging")
+    with pytest.raises(ReslibError, match="评审开始后"):
+        service.update_settings(district.district_admin, competition, per_teacher=5)
+
+
+def test_the_settings_page_saves_eligibility_limits_and_the_rubric(client, district):
+    competition = make(district, title="设置评比")
+    login(client, "admin")
+    path = f"/awards/{competition.id}/settings"
+    page = client.get(path).get_data(as_text=True)
+    assert "方向正确|25|" in page
+    data = {"title": "设置评比", "year": "2026", "prize_ratio": "3:3:4", "max_award_rate": "80",
+            "eligible_roles": ["teacher", "student"], "eligible_schools": [str(district.school_a.id)],
+            "per_teacher": "2", "school_quota": "5", "max_authors": "4", "judges_per_entry": "3",
+            "disagreement_margin": "15", "blind": "y", "rubric": "创新性|60|新颖|是\n规范性|40|规范|否"}
+    response = post_form(client, path, {**data, "rubric": "创新性|60|新颖|是"}, token_page=path)
+    assert "各项分值之和应为 100" in response.get_data(as_text=True)
+    assert post_form(client, path, data, token_page=path).status_code == 302
+    db.session.expire_all()
+    assert (competition.roles, competition.eligible_school_ids, competition.per_teacher, competition.school_quota,
+            competition.max_authors, competition.judges_per_entry, competition.disagreement_margin) == (
+        ["teacher", "student"], [district.school_a.id], 2, 5, 4, 3, 15)
+    assert [(c["name"], c["weight"], c["comment"]) for c in competition.rubric] == [("创新性", 60, True),
+                                                                                  ("规范性", 40, False)]
