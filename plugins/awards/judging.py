@@ -8,17 +8,12 @@ from sqlalchemy import delete, select
 
 from plugins.awards.entries import judged_entries
 from plugins.awards.models import Assignment, Competition, Entry, Judge
+from plugins.awards.service import require_district_admin
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import User, utcnow
-from reslib.permissions import can
 from reslib.services import audit
 from reslib.services.accounts import user_by_username
-
-
-def require_district_admin(user) -> None:
-    if not can(user, "district.manage"):
-        raise ReslibError(_("只有区教育局管理员可以管理评审。"), code="forbidden", status=403)
 
 
 # --- the panel -------------------------------------------------------------------------------------

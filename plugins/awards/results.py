@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from plugins.awards import certificates
 from plugins.awards.entries import judged_entries
-from plugins.awards.judging import mean_score, require_district_admin
+from plugins.awards.judging import mean_score
 from plugins.awards.models import PRIZE_LABELS, Competition, Entry
-from plugins.awards.service import PRIZES, allocate_prizes
+from plugins.awards.service import PRIZES, allocate_prizes, require_district_admin
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import utcnow
