@@ -168,11 +168,12 @@ def select_for_district(actor, entry: Entry, selected: bool) -> None:
     db.session.commit()
 
 
-def in_judging(entry: Entry) -> bool:
-    """Judged at the district: its resource published, and sent on by its school where there is a quota."""
-    return entry.resource.status == "published" and (entry.competition.school_quota is None or entry.selected)
-
-
 def judged_entries(competition: Competition) -> list[Entry]:
-    entries = db.session.scalars(select(Entry).where(Entry.competition_id == competition.id).order_by(Entry.id))
-    return [entry for entry in entries if in_judging(entry)]
+    """The entries judged at the district: a version of the resource published (the one entered, or a newer one
+    that superseded it), and sent on by the school where there is a quota."""
+    published = select(Resource.lineage_id).where(Resource.status == "published")
+    stmt = (select(Entry).where(Entry.competition_id == competition.id, Entry.lineage_id.in_(published))
+            .order_by(Entry.id))
+    if competition.school_quota is not None:
+        stmt = stmt.where(Entry.selected.is_(True))
+    return list(db.session.scalars(stmt))

@@ -122,7 +122,11 @@ def update_settings(actor, competition: Competition, **settings) -> Competition:
     require_district_admin(actor)
     if competition.status not in ("draft", "open"):
         raise ReslibError(_("评审开始后不能再修改评比设置"), code="judging", status=409)
+    old_rule = (competition.prize_ratio, competition.max_award_rate)
     _apply(competition, **settings)
+    for category in competition.categories:  # those that followed the competition's rule follow it still
+        if (category.prize_ratio, category.max_award_rate) == old_rule:
+            category.prize_ratio, category.max_award_rate = competition.prize_ratio, competition.max_award_rate
     _flush_title(competition)
     audit.record("awards.competition_settings", actor=actor, target=competition, detail=competition.title)
     db.session.commit()

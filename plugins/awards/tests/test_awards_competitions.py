@@ -224,3 +224,11 @@ def test_the_settings_page_saves_eligibility_limits_and_the_rubric(client, distr
         ["teacher", "student"], [district.school_a.id], 2, 5, 4, 3, 15)
     assert [(c["name"], c["weight"], c["comment"]) for c in competition.rubric] == [("创新性", 60, True),
                                                                                   ("规范性", 40, False)]
+
+
+def test_a_new_prize_rule_carries_to_the_categories_that_followed_the_old_one(district):
+    competition = make(district, title="改规则评比")
+    own = service.add_category(district.district_admin, competition, "特色组", prize_ratio="1:1:1", max_award_rate=50)
+    service.update_settings(district.district_admin, competition, prize_ratio="2:3:5", max_award_rate=60)
+    assert [(c.name, c.prize_ratio, c.max_award_rate) for c in competition.categories] == [
+        ("综合", "2:3:5", 60), (own.name, "1:1:1", 50)]
