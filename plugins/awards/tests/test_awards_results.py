@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from plugins.awards import certificates, judging, results, service
 from plugins.awards.models import Certificate
-from plugins.points.models import PointEntry
 from reslib.errors import ReslibError
 from reslib.extensions import db
+from reslib import hookimpl
 from reslib.plugins import hooks
 from reslib.testing import login, post_form
 
@@ -93,7 +93,32 @@ def test_several_categories_are_ranked_each_on_its_own(stage):
     assert preview == {"综合": [(small.id, None)], "中学组": [(big.id, "third")]}
 
 
-def test_publishing_fixes_prizes_issues_certificates_and_announces_them(client, stage):
+class Listener:
+    """Another plugin, as the points plugin is: it hears prizes announced, never imports awards."""
+
+    def __init__(self):
+        self.heard = []
+
+    @hookimpl
+    def award_granted(self, award):
+        self.heard.append(("granted", award["key"], award["level"], award["people"]))
+
+    @hookimpl
+    def award_revoked(self, award):
+        self.heard.append(("revoked", award["key"], award["level"], award["people"]))
+
+
+@pytest.fixture
+def listener():
+    return Listener()
+
+
+@pytest.fixture
+def app_config(listener):
+    return {"EXTRA_PLUGINS": [listener]}
+
+
+def test_publishing_fixes_prizes_issues_certificates_and_announces_them(client, stage, listener):
     made = judged(stage, {"甲": (95, 93), "乙": (80, 82), "丙": (60, 62)})
     # 3 entries: 2 winners (second, third)
     results.publish(stage.admin, stage.competition)
@@ -103,9 +128,10 @@ def test_publishing_fixes_prizes_issues_certificates_and_announces_them(client, 
     assert [(c.holder_id, c.level, c.honour) for c in held] == [
         (stage.district.teacher_a.id, "second", "二等奖"), (stage.district.teacher_b.id, "third", "三等奖")]
     assert len({c.number for c in held}) == 2
-    # the points plugin heard it: each winner credited by its rule table, once
-    credited = db.session.execute(select(PointEntry.user_id, PointEntry.amount).where(PointEntry.kind == "prize"))
-    assert sorted(credited) == sorted([(stage.district.teacher_a.id, 30), (stage.district.teacher_b.id, 20)])
+    # other plugins heard each prize once (the points plugin credits them: plugins/points/tests)
+    a, b = stage.district.teacher_a.id, stage.district.teacher_b.id
+    assert listener.heard == [("granted", f"awards:certificate:{held[0].number}", "second", [a]),
+                              ("granted", f"awards:certificate:{held[1].number}", "third", [b])]
     assert [award["key"] for batch in hooks().granted_awards() for award in batch] == [
         f"awards:certificate:{c.number}" for c in held]
     with pytest.raises(ReslibError, match="已经发布"):
@@ -113,11 +139,10 @@ def test_publishing_fixes_prizes_issues_certificates_and_announces_them(client, 
     with pytest.raises(ReslibError, match="不能再改"):
         assignment = made["甲"].assignments[0]
         judging.submit_scores(assignment.judge, assignment, ["1", "1", "1", "1"], ["x"] * 4, "更正")
-    # revoking takes the points back
+    # revoking is announced too, and the list of prizes says so
     certificates.revoke(stage.admin, held[0], "作品被查实抄袭")
-    reversed_ = db.session.scalars(select(PointEntry.amount).where(PointEntry.user_id == stage.district.teacher_a.id,
-                                                                  PointEntry.kind == "prize")).all()
-    assert sorted(reversed_) == [-30, 30]
+    assert listener.heard[-1] == ("revoked", f"awards:certificate:{held[0].number}", "second", [a])
+    assert [bool(award.get("revoked_at")) for batch in hooks().granted_awards() for award in batch] == [True, False]
 
 
 def test_the_admin_adjusts_a_prize_only_with_a_reason(client, stage):
