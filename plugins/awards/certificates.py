@@ -12,6 +12,7 @@ from pathlib import Path
 import segno
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
@@ -20,6 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
+from plugins.awards.entries import require_school_admin
 from plugins.awards.models import PRIZE_LABELS, Certificate, Entry
 from reslib.errors import ReslibError
 from reslib.extensions import db
@@ -219,10 +221,15 @@ def pdf(certificate: Certificate) -> bytes:
     return buffer.getvalue()
 
 
-def school_zip(certificates: list[Certificate]) -> bytes:
+def school_zip(actor, school_id: int) -> bytes:
+    """Every certificate of the school's people, each a PDF, in one ZIP, for its admins; audited."""
+    require_school_admin(actor, school_id)
+    held = of_school(school_id)
+    audit.record("awards.exported", actor=actor, school_id=school_id, detail=_l("本校证书 %(n)s 张", n=len(held)))
+    db.session.commit()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for certificate in certificates:
+        for certificate in held:
             state = _("已撤销-") if certificate.revoked_at else ""
             archive.writestr(f"{state}{certificate.holder_name}-{certificate.honour}-{certificate.number}.pdf",
                              pdf(certificate))

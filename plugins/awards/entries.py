@@ -3,6 +3,7 @@ school's pre-selection within its quota; withdrawing before the deadline."""
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,6 +14,7 @@ from reslib.models import Resource, User
 from reslib.permissions import can
 from reslib.services import audit
 from reslib.services.accounts import user_by_username
+from reslib.services.tables import xlsx_bytes
 from reslib.templating import LOCAL_ZONE
 
 # A resource may be entered while it is still on its way through review; only published ones are judged.
@@ -146,6 +148,19 @@ def require_school_admin(user, school_id) -> None:
 def school_entries(competition: Competition, school_id: int) -> list[Entry]:
     return list(db.session.scalars(select(Entry).where(Entry.competition_id == competition.id,
                                                        Entry.school_id == school_id).order_by(Entry.id)))
+
+
+def school_export(actor, competition: Competition, school_id: int) -> bytes:
+    """The school's entries as XLSX, for its admins; audited."""
+    require_school_admin(actor, school_id)
+    rows = [[entry.id, entry.resource.title, entry.category.name, "、".join(a.user.real_name for a in entry.authors),
+             entry.resource.status_label, _("是") if entry.selected else _("否"), entry.created_at.date().isoformat()]
+            for entry in school_entries(competition, school_id)]
+    audit.record("awards.exported", actor=actor, target=competition, school_id=school_id,
+                 detail=_l("本校参评作品 %(n)s 件", n=len(rows)))
+    db.session.commit()
+    header = [_("编号"), _("作品"), _("组别"), _("作者"), _("资源状态"), _("学校推荐"), _("报名日期")]
+    return xlsx_bytes(competition.title, header, rows)
 
 
 def select_for_district(actor, entry: Entry, selected: bool) -> None:

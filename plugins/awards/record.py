@@ -4,6 +4,7 @@ import io
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -12,9 +13,11 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from sqlalchemy import select
 
 from plugins.awards.certificates import font, verify_url
+from plugins.awards.entries import require_school_admin
 from plugins.awards.models import Certificate
 from reslib.extensions import db
 from reslib.models import User
+from reslib.services import audit
 from reslib.services.tables import xlsx_bytes
 
 
@@ -37,10 +40,15 @@ def of_people(user_ids: list[int]) -> list[Certificate]:
                                    .order_by(User.id, Certificate.issued_on, Certificate.id)))
 
 
-def school_teachers(school_id: int) -> list[int]:
-    """Everyone of the school who holds a certificate (teachers, in practice: only they may enter by default)."""
-    return list(db.session.scalars(select(Certificate.holder_id).where(Certificate.school_id == school_id)
-                                   .distinct()))
+def of_school(actor, school_id: int) -> list[Certificate]:
+    """The certificates of everyone in the school, person by person, for its admins (业务考核); audited."""
+    require_school_admin(actor, school_id)
+    holders = db.session.scalars(select(Certificate.holder_id).where(Certificate.school_id == school_id).distinct())
+    held = of_people(list(holders))
+    audit.record("awards.exported", actor=actor, school_id=school_id,
+                 detail=_l("本校教师获奖记录 %(n)s 条", n=len(held)))
+    db.session.commit()
+    return held
 
 
 def xlsx(title: str, certificates: list[Certificate]) -> bytes:

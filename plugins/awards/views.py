@@ -19,9 +19,9 @@ from reslib.ratelimit import limit_reads
 from reslib.models import Resource, School
 from reslib.models.library import KINDS
 from reslib.permissions import can
-from reslib.services import audit, vocabularies
+from reslib.services import vocabularies
 from reslib.services.identity import pupil_name
-from reslib.services.tables import XLSX_MIMETYPE, xlsx_bytes
+from reslib.services.tables import XLSX_MIMETYPE
 from reslib.views import raise_if_refused, show_error
 from reslib.views.library import send_blob, send_export
 
@@ -318,15 +318,8 @@ def select_entry(entry_id):
 def school_export(competition_id):
     competition = service.get_competition(current_user, competition_id)
     school_id = _school_id()
-    entries.require_school_admin(current_user, school_id)
-    rows = [[entry.id, entry.resource.title, entry.category.name, "、".join(a.user.real_name for a in entry.authors),
-             entry.resource.status_label, _("是") if entry.selected else _("否"), entry.created_at.date().isoformat()]
-            for entry in entries.school_entries(competition, school_id)]
-    audit.record("awards.exported", actor=current_user, target=competition, school_id=school_id,
-                 detail=_("本校参评作品 %(n)s 件", n=len(rows)))
-    db.session.commit()
-    header = [_("编号"), _("作品"), _("组别"), _("作者"), _("资源状态"), _("学校推荐"), _("报名日期")]
-    return send_export(xlsx_bytes(competition.title, header, rows), XLSX_MIMETYPE, f"{competition.title}-参评作品.xlsx")
+    data = entries.school_export(current_user, competition, school_id)
+    return send_export(data, XLSX_MIMETYPE, f"{competition.title}-参评作品.xlsx")
 
 
 # --- judging -----------------------------------------------------------------------------------------
@@ -483,13 +476,7 @@ def revoke(number):
 
 @bp.route("/school/certificates.zip")
 def school_certificates():
-    school_id = _school_id()
-    entries.require_school_admin(current_user, school_id)
-    held = certificates.of_school(school_id)
-    audit.record("awards.exported", actor=current_user, school_id=school_id,
-                 detail=_("本校证书 %(n)s 张", n=len(held)))
-    db.session.commit()
-    return send_export(certificates.school_zip(held), "application/zip", "证书.zip")
+    return send_export(certificates.school_zip(current_user, _school_id()), "application/zip", "证书.zip")
 
 
 @bp.route("/mine")
@@ -509,12 +496,8 @@ def my_record(kind):
 @bp.route("/school/record.<any(xlsx, pdf):kind>")
 def school_record(kind):
     school_id = _school_id()
-    entries.require_school_admin(current_user, school_id)
-    school = db.session.get(School, school_id) or abort(404)
-    held = record.of_people(record.school_teachers(school_id))
-    audit.record("awards.exported", actor=current_user, school_id=school_id,
-                 detail=_("本校教师获奖记录 %(n)s 条", n=len(held)))
-    db.session.commit()
+    held = record.of_school(current_user, school_id)
+    school = db.session.get(School, school_id)
     return _record(kind, _("%(school)s 教师获奖记录", school=school.name), held)
 
 

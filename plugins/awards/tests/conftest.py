@@ -42,20 +42,26 @@ class Stage:
     def score(self, entry, *totals):
         """Each of the entry's judges gives ``total`` (spread over the rubric) in order."""
         for assignment, total in zip(entry.assignments, totals, strict=False):
-            judging.submit_scores(assignment.judge, assignment, spread(self.competition.rubric, total),
+            judging.submit_scores(assignment.judge, assignment, self.spread(total),
                                   ["评语"] * len(self.competition.rubric))
 
-
-def spread(rubric, total):
-    """Points per criterion adding up to ``total`` (0–100), each within its weight."""
-    points, left = [], total
-    for criterion in rubric:
-        given = min(criterion["weight"], left)
-        points.append(str(given))
-        left -= given
-    return points
+    def spread(self, total):
+        """Points per criterion of the rubric adding up to ``total`` (0–100), each within its weight."""
+        points, left = [], total
+        for criterion in self.competition.rubric:
+            given = min(criterion["weight"], left)
+            points.append(str(given))
+            left -= given
+        return points
 
 
 @pytest.fixture
 def stage(district):
     return Stage(district)
+
+
+@pytest.fixture
+def blind_off_stage(district):
+    made = Stage(district)
+    service.update_settings(made.admin, made.competition, blind=False)
+    return made

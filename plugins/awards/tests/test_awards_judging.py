@@ -12,8 +12,6 @@ from reslib.extensions import db
 from reslib.models import AuditEvent
 from reslib.testing import login, post_form
 
-from conftest import spread  # noqa: E402  (the awards tests' helpers)
-
 
 def test_automatic_assignment_is_balanced_and_never_conflicted(stage):
     district = stage.district
@@ -76,11 +74,8 @@ def test_the_judges_page_is_blind_and_serves_the_file(client, stage):
     assert client.get(f"/awards/judging/{other.id}/file").status_code == 404
 
 
-def test_not_blind_shows_author_and_school(client, district):
-    from conftest import Stage
-
-    stage = Stage(district)
-    service.update_settings(stage.admin, stage.competition, blind=False)
+def test_not_blind_shows_author_and_school(client, district, blind_off_stage):
+    stage = blind_off_stage
     stage.open()
     entry = stage.enter(district.teacher_a, "光的折射")
     stage.judging()
@@ -136,10 +131,9 @@ def test_scores_lock_when_judging_closes_and_a_correction_needs_a_reason(stage):
     stage.score(entry, 80, 82)
     service.set_status(stage.admin, stage.competition, "closed")
     assignment = entry.assignments[0]
-    rubric = stage.competition.rubric
     with pytest.raises(ReslibError, match="更正理由"):
-        judging.submit_scores(assignment.judge, assignment, spread(rubric, 70), ["评语"] * 4)
-    judging.submit_scores(assignment.judge, assignment, spread(rubric, 70), ["评语"] * 4, "误将科学规范多计 10 分")
+        judging.submit_scores(assignment.judge, assignment, stage.spread(70), ["评语"] * 4)
+    judging.submit_scores(assignment.judge, assignment, stage.spread(70), ["评语"] * 4, "误将科学规范多计 10 分")
     assert assignment.total == 70 and assignment.corrected_reason == "误将科学规范多计 10 分"
     detail = db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "awards.score_corrected"))
     assert detail == "80 → 70：误将科学规范多计 10 分"
