@@ -12,14 +12,15 @@ pytestmark = pytest.mark.browser
 
 CLASSROOM = {"width": 1920, "height": 1080}
 PAGES = {  # who: the pages they use most; {published}, {submitted} and {draft} are the resources below
-    None: ["/", "/login", "/register"],
+    None: ["/", "/login", "/register", "/verify"],
     "student.a": ["/dashboard", "/library", "/resources/{published}", "/search?q=勾股", "/search?q=没有这种资源",
                   "/profile"],
-    "teacher.a": ["/upload", "/my/resources", "/resources/{draft}/edit", "/resources/{submitted}", "/password"],
+    "teacher.a": ["/upload", "/my/resources", "/resources/{draft}/edit", "/resources/{submitted}", "/password",
+                  "/awards/{competition}/enter", "/awards/mine"],
     "admin.a": ["/dashboard", "/review", "/resources/{submitted}/review", "/admin/accounts",
                 "/admin/verifications", "/admin/roster"],
     "admin": ["/dashboard", "/admin/schools", "/admin/audit", "/admin/taxonomy", "/admin/import", "/admin/plugins",
-              "/library/schools/{school}"],
+              "/library/schools/{school}", "/awards/{competition}", "/awards/{competition}/settings"],
 }
 
 
@@ -29,6 +30,11 @@ def extend_district():
         ids = {status: add_resource(district.teacher_a, status=status, title=f"勾股定理（{status}）").id
                for status in ("published", "submitted", "draft")}
         ids["school"] = district.school_a.id
+        from plugins.awards import service
+
+        competition = service.create_competition(district.district_admin, "2026 年度优秀微课评比", 2026)
+        service.set_status(district.district_admin, competition, "open")
+        ids["competition"] = competition.id
         resources.ids = ids
 
     return resources
