@@ -139,7 +139,7 @@ def new():
 def settings(competition_id):
     competition = service.get_competition(current_user, competition_id)
     service.require_district_admin(current_user)
-    form = SettingsForm(obj=None if request.method == "POST" else _settings_of(competition))
+    form = SettingsForm(obj=None if request.method == "POST" else _Settings(competition))
     form.eligible_roles.choices = [("teacher", _("教师")), ("student", _("学生"))]
     form.eligible_schools.choices = [(str(school.id), school.name)
                                      for school in db.session.scalars(select(School).order_by(School.code))]
@@ -159,6 +159,8 @@ def settings(competition_id):
 
 
 class _Settings:
+    """A competition's settings as the form shows them (text, lists of ids as strings, the rubric as lines)."""
+
     def __init__(self, competition):
         for name in ("title", "year", "description", "prize_ratio", "max_award_rate", "per_teacher", "school_quota",
                      "max_authors", "judges_per_entry", "disagreement_margin", "blind"):
@@ -169,10 +171,6 @@ class _Settings:
         self.eligible_roles = competition.roles
         self.eligible_schools = [str(school_id) for school_id in competition.eligible_school_ids]
         self.rubric = service.rubric_text(competition.rubric)
-
-
-def _settings_of(competition):
-    return _Settings(competition)
 
 
 def _category_form() -> CategoryForm:
