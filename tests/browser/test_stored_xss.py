@@ -39,7 +39,8 @@ LIVE_MARKUP = """() => [...document.querySelectorAll('img[src="x"], svg[onload],
     .concat([...document.scripts].filter(s => s.textContent.includes('__x')).map(s => s.outerHTML.slice(0, 80)))"""
 
 # Not pages: files, JSON, and what would end the session.
-SKIP = re.compile(r"/(download|preview|cover|thumb)\b|^/api/|^/static/|/search/suggest|/logout|/export\b")
+SKIP = re.compile(r"/(download|preview|cover|thumb|file)\b|\.(pdf|xlsx|zip|xsd)\b|^/api/|^/static/|/search/suggest|/logout"
+                  r"|/export\b")
 PAGES_PER_ROLE = 70
 PER_SHAPE = 2  # pages of one shape (numbers aside: /resources/7, /resources/9) opened per role
 

@@ -90,7 +90,9 @@ def test_no_form_or_json_value_crashes_a_write(app, district, endpoint):
         response.close()
 
 
-@pytest.mark.parametrize("endpoint", [endpoint for endpoint in GET_ROUTES if "{" in all_routes()[endpoint][1].split("?")[0]])
+# Paths with an id in them; a certificate's number is not an id (its own tests try malformed and unknown ones).
+@pytest.mark.parametrize("endpoint", [endpoint for endpoint in GET_ROUTES if "{" in all_routes()[endpoint][1].split("?")[0]
+                                      and "{certificate}" not in all_routes()[endpoint][1]])
 def test_an_id_too_large_for_the_database_is_not_found(app, district, endpoint):
     template = all_routes()[endpoint][1]
     path = fill_in(template, district, open_competition(district) if "{competition}" in template else None)
