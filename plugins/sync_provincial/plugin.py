@@ -9,6 +9,7 @@ from reslib.permissions import can
 
 from plugins.sync_provincial import models  # noqa: F401  (the table exists whenever the plugin is on)
 from plugins.sync_provincial.views import bp
+from plugins.sync_provincial.oai_views import bp as oai_bp
 
 
 @hookimpl
@@ -19,12 +20,20 @@ def config_defaults():
         "PROVINCIAL_PLATFORM_URL": None,
         # Home page of the national smart-education platform, e.g. "https://basic.smartedu.cn/"; None = not linked.
         "NATIONAL_PLATFORM_URL": None,
+        # The OAI-PMH provider at /oai: the repository's identifier (a domain name the district controls, in
+        # every record's oai:<id>:<number>), the address harvesters' operators may write to, records per answer,
+        # and how long a resumption token stays good (seconds).
+        "OAI_REPOSITORY_ID": "reslib.local",
+        "OAI_ADMIN_EMAIL": "admin@reslib.local",
+        "OAI_PAGE_SIZE": 100,
+        "OAI_TOKEN_LIFETIME": 3600,
     }
 
 
 @hookimpl
 def register_blueprints(app):
     app.register_blueprint(bp)
+    app.register_blueprint(oai_bp)
 
 
 @hookimpl
