@@ -344,28 +344,31 @@ def dublin_core(resource: Resource) -> ET.Element:
     return dc
 
 
+def national_fields(resource: Resource) -> dict[str, str]:
+    """Seed 002's fields of a published resource, as text."""
+    counts = usage.counts(resource)
+    return {
+        "title": resource.title,
+        "created": (resource.created_on or resource.published_at.date()).isoformat(),
+        "copyrightHolder": resource.copyright_holder or "",
+        "presenters": resource.presenters or "",
+        "clicks": str(counts["views"]),
+        "learners": str(counts["learners"]),
+        "cover": url_for("library.cover", resource_id=resource.id, _external=True) if resource.cover_sha256 else "",
+        "keywords": resource.keywords or "",
+        "category": vocabularies.term_label(resource.category) if resource.category_id else "",
+        "typeCode": resource.type_code or "",
+        "section": resource.section or "",
+        "column": resource.column or "",
+        "description": resource.description or "",
+        "url": url_for("library.resource", resource_id=resource.id, _external=True),
+        "catalogue": resource.catalogue_xml or "",
+    }
+
+
 def national_metadata(resource: Resource) -> ET.Element:
     """Seed 002's fields: 创建时间, 版权方, 主讲人 (;-list), 点击量, 学习人数, 封面, 资源目录, 关键词, 所属分类, 资源类型代码."""
     root = ET.Element(f"{{{NSR}}}resource")
-    counts = usage.counts(resource)
-    fields = (
-        ("title", resource.title),
-        ("created", (resource.created_on or resource.published_at.date()).isoformat()),
-        ("copyrightHolder", resource.copyright_holder),
-        ("presenters", resource.presenters),
-        ("clicks", str(counts["views"])),
-        ("learners", str(counts["learners"])),
-        ("cover", url_for("library.cover", resource_id=resource.id, _external=True) if resource.cover_sha256 else ""),
-        ("keywords", resource.keywords),
-        ("category", vocabularies.term_label(resource.category) if resource.category_id else ""),
-        ("typeCode", resource.type_code),
-        ("section", resource.section),
-        ("column", resource.column),
-        ("description", resource.description),
-        ("url", url_for("library.resource", resource_id=resource.id, _external=True)),
-    )
-    for name, value in fields:
-        ET.SubElement(root, f"{{{NSR}}}{name}").text = value or ""
-    catalogue = ET.SubElement(root, f"{{{NSR}}}catalogue")
-    catalogue.text = resource.catalogue_xml or ""
+    for name, value in national_fields(resource).items():
+        ET.SubElement(root, f"{{{NSR}}}{name}").text = value
     return root

@@ -2,12 +2,16 @@
 
 Harvesting catalogues and the recommendation form come later; this part is what the district uses today.
 """
+from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from reslib import hookimpl
 from reslib.permissions import can
 
 from plugins.sync_provincial import models  # noqa: F401  (the table exists whenever the plugin is on)
+from plugins.sync_provincial import packages
 from plugins.sync_provincial.views import bp
 from plugins.sync_provincial.oai_views import bp as oai_bp
 
@@ -34,6 +38,14 @@ def config_defaults():
 def register_blueprints(app):
     app.register_blueprint(bp)
     app.register_blueprint(oai_bp)
+
+
+@hookimpl
+def resource_panels(resource, user):
+    if not packages.exportable(resource):
+        return []
+    url = url_for("sync_provincial.metadata_package", resource_id=resource.id)
+    return [Markup('<p><a href="{}">{}</a></p>').format(url, _("下载国家平台元数据包（JSON、XML 与封面）"))]
 
 
 @hookimpl

@@ -8,7 +8,10 @@ from reslib.errors import ReslibError
 from reslib.permissions import can
 from reslib.views import raise_if_refused
 
-from plugins.sync_provincial import service
+from plugins.sync_provincial import packages, service
+from reslib.permissions import require
+from reslib.services import library
+from reslib.views.library import send_export
 from reslib import national as taxonomy
 
 bp = Blueprint("sync_provincial", __name__, url_prefix="/provincial", template_folder="templates",
@@ -71,3 +74,11 @@ def quotas():
     return render_template("sync_provincial/quotas.html", table=table, form=form, typed=typed,
                            bad_cells=bad_cells, cell_name=cell_name,
                            min_year=service.MIN_YEAR, max_year=service.MAX_YEAR)
+
+
+@bp.route("/resources/<int:resource_id>/metadata.zip")
+def metadata_package(resource_id):
+    """The resource's national metadata as JSON and XML, with its cover, for whoever may see it."""
+    resource = library.get_resource(resource_id)
+    require(current_user, "resource.view", resource)
+    return send_export(packages.package(resource), "application/zip", f"{resource.title}-元数据.zip")

@@ -167,6 +167,7 @@ PLUGIN_ROUTES = {
     "sync_provincial.static": ("GET", "/provincial/static/sync_provincial.css", SIGNED_IN),
     "sync_provincial.taxonomy_page": ("GET", "/provincial/taxonomy", SIGNED_IN),
     "sync_provincial.quotas": ("GET", "/provincial/quotas", DISTRICT),
+    "sync_provincial.metadata_package": ("GET", "/provincial/resources/{published}/metadata.zip", SIGNED_IN),
     "sync_provincial_oai.provider": ("GET", "/oai?verb=Identify", EVERYONE),  # harvesters have no account
     "sync_provincial_oai.nsr_schema": ("GET", "/oai/nsr.xsd", EVERYONE),
 }

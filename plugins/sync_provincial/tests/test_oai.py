@@ -153,3 +153,27 @@ def test_a_repeated_argument_and_an_exclusive_token_are_bad_arguments(client, li
 def test_post_is_answered_like_get(client, library):
     root = ET.fromstring(client.post("/oai", data={"verb": "Identify"}).data)
     assert root.find("o:Identify/o:protocolVersion", OAI_NS).text == "2.0"
+
+
+def test_a_published_resource_downloads_as_one_metadata_package(client, district):
+    import io
+    import json
+    import zipfile
+
+    from reslib.services import library as stored
+    from reslib.testing import login
+
+    cover = stored.store().put_bytes(b"\xff\xd8\xff\xe0 a stand-in for a JPEG")
+    resource = add_resource(district.teacher_a, title="光的折射", presenters="孙老师", cover_sha256=cover)
+    draft = add_resource(district.teacher_a, status="draft", title="草稿")
+    login(client, "student.a")
+    page = client.get(f"/resources/{resource.id}").get_data(as_text=True)
+    assert f"/provincial/resources/{resource.id}/metadata.zip" in page
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/provincial/resources/{resource.id}/metadata.zip").data))
+    assert sorted(archive.namelist()) == ["cover.jpg", "metadata.json", "metadata.xml"]
+    fields = json.loads(archive.read("metadata.json"))
+    assert fields["title"] == "光的折射" and fields["presenters"] == "孙老师"
+    xml = ET.fromstring(archive.read("metadata.xml"))
+    assert xml.find("n:presenters", OAI_NS).text == "孙老师"
+    assert archive.read("cover.jpg").startswith(b"\xff\xd8")
+    assert client.get(f"/provincial/resources/{draft.id}/metadata.zip").status_code in (403, 404)
