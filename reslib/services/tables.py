@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -20,6 +21,7 @@ _NOT_IN_SHEET_TITLES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]
 SHEET_TITLE_MAX = 31
 # Far past the largest import a row cap allows (20,000 rows of text inflate to some tens of MB)
 XLSX_MAX_UNZIPPED_BYTES = 256 * 1024 * 1024
+_PROLOG_BYTES = 64 * 1024  # a DOCTYPE comes before the root element: far within this
 
 
 @dataclass
@@ -95,6 +97,8 @@ def _xlsx_rows(data: bytes):
     damaged = _("无法读取这个 Excel 文件：请确认它是 .xlsx 格式且没有损坏")
     # openpyxl inflates the sheet whole: a bomb is refused by its central directory first
     check_zip_bomb(io.BytesIO(data), max_unzipped=XLSX_MAX_UNZIPPED_BYTES)
+    if _declares_a_dtd(data):
+        raise ReslibError(damaged, field="file")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         rows = workbook.active.iter_rows(values_only=True)  # a workbook without a worksheet has no active sheet
@@ -107,6 +111,22 @@ def _xlsx_rows(data: bytes):
         raise ReslibError(damaged, field="file") from exc
     finally:
         workbook.close()
+
+
+def _declares_a_dtd(data: bytes) -> bool:
+    """Whether any XML part of the workbook has a DOCTYPE. Excel never writes one; entities and remote DTDs come
+    in through it. Refused here whichever XML parser openpyxl uses (defusedxml refuses them, lxml would not)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            for member in package.infolist():
+                with package.open(member) as part:
+                    head = part.read(_PROLOG_BYTES)
+                encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+                if "<!DOCTYPE" in head.decode(encoding, errors="ignore").upper():
+                    return True
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return False  # not a workbook at all: openpyxl says so next
+    return False
 
 
 def safe_cell(value):

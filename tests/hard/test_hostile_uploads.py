@@ -833,7 +833,8 @@ def test_the_accounts_export_neutralises_formula_cells(app, client, district, ca
     texts = [cell.value for cell in cells if isinstance(cell.value, str)]
     assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
     assert not [text for text in texts if text.startswith(FORMULA_STARTS)]
-    # Neutralised, not lost: each is there with a quote before it (XML reads a lone CR back as LF).
+    # Neutralised, not lost: each is there with a quote before it (a lone CR comes back as LF where the XML
+    # writer leaves it raw, as itself where it writes &#13;, as lxml does).
     expected = ["'-2026-01", *("'" + formula for formula in formulas(canary)), *("'" + number for number in short)]
-    assert not [text for text in expected if text.replace("\r", "\n") not in texts]
+    assert not [text for text in expected if text not in texts and text.replace("\r", "\n") not in texts]
     assert_untouched(canary, app, client)
