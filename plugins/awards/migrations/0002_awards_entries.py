@@ -15,7 +15,7 @@ from alembic import op
 revision = "0002_awards_entries"
 down_revision = "0001_awards"
 branch_labels = None
-depends_on = None
+depends_on = "0002_library"  # entries and categories refer to resources and vocabulary terms
 
 # The rubric as shipped with this release (plugins/awards/models.py DEFAULT_RUBRIC at the time).
 FIRST_RUBRIC = [
