@@ -2,6 +2,7 @@
 import pytest
 
 from plugins.awards import entries, judging, service
+from plugins.awards.models import Entry
 from reslib.extensions import db
 from reslib.testing import add_resource
 
@@ -27,11 +28,8 @@ class Stage:
         return entries.enter(teacher, self.competition, resource, self.category, co_authors)
 
     def competition_entries(self):
-        return sorted(self.competition_entries_query(), key=lambda entry: entry.id)
-
-    def competition_entries_query(self):
-        from plugins.awards.models import Entry
-        return db.session.query(Entry).filter_by(competition_id=self.competition.id).all()
+        """The competition's entries, in the order they were made."""
+        return db.session.query(Entry).filter_by(competition_id=self.competition.id).order_by(Entry.id).all()
 
     def judging(self, *judges):
         service.set_status(self.admin, self.competition, "judging")
