@@ -1,5 +1,5 @@
 """What every template can use: language choice, navigation from the menu_links hook, time display."""
-from datetime import UTC
+from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,15 @@ from reslib.services.identity import pupil_name
 from reslib.services.vocabularies import term_label
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_day(moment: datetime) -> date:
+    """The district's calendar day of a naive UTC time (a UTC date would turn over eight hours late)."""
+    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_ZONE).date()
 
 
 def chosen_language() -> str:

@@ -312,6 +312,6 @@ class ReadOnlyDistrict:
 @pytest.mark.parametrize("app_config", [{"EXTRA_PLUGINS": [ReadOnlyDistrict()]}])
 def test_plugins_ask_the_one_policy_for_district_settings(client, district, app_config):
     login(client, "admin")
-    for path in ("/points/award", "/awards/new", "/provincial/quotas"):
+    for path in ("/points/award", "/awards/new", "/provincial/rounds/new", "/provincial/harvest/"):
         assert client.get(path).status_code == 403, path
     assert client.get("/admin/schools").status_code == 200  # only what the plugin named is refused

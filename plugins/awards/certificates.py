@@ -5,9 +5,6 @@ import re
 import secrets
 import zipfile
 from base64 import b32encode
-from datetime import UTC, date, datetime
-from functools import cache
-from pathlib import Path
 
 import segno
 from flask import current_app, has_request_context, url_for
@@ -16,8 +13,6 @@ from flask_babel import lazy_gettext as _l
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
@@ -29,18 +24,10 @@ from reslib.models import User, utcnow
 from reslib.permissions import can
 from reslib.plugins import hooks
 from reslib.services import audit
-from reslib.templating import LOCAL_ZONE
+from reslib.services.pdf import cjk_font
+from reslib.templating import local_day
 
-FONT_FILE = Path(__file__).parent / "data" / "wqy-microhei.ttc"
-FONT = "WenQuanYiMicroHei"
 NUMBER = re.compile(r"[A-Z2-7]{4}(?:-[A-Z2-7]{4}){3}")  # 80 random bits in base32, grouped for reading aloud
-
-
-@cache
-def font() -> str:
-    """The CJK font, registered once; reportlab embeds the subset each PDF uses."""
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
-    return FONT
 
 
 def new_number() -> str:
@@ -72,7 +59,7 @@ def issue_for_prize(entry: Entry, at) -> list[Certificate]:
     for author in entry.authors:
         found.append(_issue(f"entry:{entry.id}:{author.user_id}", author.user, entry_id=entry.id, level=entry.prize,
                             honour=str(PRIZE_LABELS[entry.prize]), occasion=entry.competition.title,
-                            work_title=entry.resource.title[:200], issued_on=_local_day(at)))
+                            work_title=entry.resource.title[:200], issued_on=local_day(at)))
     db.session.flush()
     return found
 
@@ -87,13 +74,9 @@ def issue_for_selection(selection: dict) -> list[Certificate]:
         found.append(_issue(f"selected:{selection['key']}:{user_id}", holder, level="selected",
                             honour=_("入选%(platform)s", platform=selection["platform"])[:64],
                             occasion=selection["platform"][:200], work_title=selection["title"][:200],
-                            issued_on=_local_day(selection["at"])))
+                            issued_on=local_day(selection["at"])))
     db.session.commit()
     return found
-
-
-def _local_day(moment: datetime) -> date:
-    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
 
 
 def announcement(certificate: Certificate) -> dict:
@@ -187,7 +170,7 @@ def pdf(certificate: Certificate) -> bytes:
     page = canvas.Canvas(buffer, pagesize=(width, height), invariant=1)
     page.setTitle(f"{certificate.honour} {certificate.holder_name}")
     page.setAuthor(certificate.issuer)
-    name = font()
+    name = cjk_font()
     page.setStrokeColorRGB(0.72, 0.12, 0.12)
     page.setLineWidth(3)
     page.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)

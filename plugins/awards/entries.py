@@ -1,6 +1,5 @@
 """Entering a competition: who may, with which resource and co-authors, within the window and the limits; the
 school's pre-selection within its quota; withdrawing before the deadline."""
-from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,14 +14,10 @@ from reslib.permissions import can
 from reslib.services import audit
 from reslib.services.accounts import user_by_username
 from reslib.services.tables import xlsx_bytes
-from reslib.templating import LOCAL_ZONE
+from reslib.templating import local_today
 
 # A resource may be entered while it is still on its way through review; only published ones are judged.
 ENTERABLE_STATUSES = ("draft", "submitted", "school_approved", "district_review", "published")
-
-
-def local_today():
-    return datetime.now(UTC).astimezone(LOCAL_ZONE).date()
 
 
 def window_open(competition: Competition) -> bool:

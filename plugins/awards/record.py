@@ -1,23 +1,16 @@
 """The title-evaluation record (职称评审 / 业务考核): a person's certificates, each marked where it counts as a
 published paper (区级二等奖及以上), linked to its verification page; as XLSX and as PDF."""
-import io
-from xml.sax.saxutils import escape
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 
-from plugins.awards.certificates import font, verify_url
+from plugins.awards.certificates import verify_url
 from plugins.awards.entries import require_school_admin
 from plugins.awards.models import Certificate
 from reslib.extensions import db
 from reslib.models import User
 from reslib.services import audit
+from reslib.services.pdf import table_pdf
 from reslib.services.tables import xlsx_bytes
 
 
@@ -56,21 +49,7 @@ def xlsx(title: str, certificates: list[Certificate]) -> bytes:
 
 
 def pdf(title: str, certificates: list[Certificate]) -> bytes:
-    buffer = io.BytesIO()
-    name = font()
-    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm, title=title,
-                                 topMargin=15 * mm, bottomMargin=15 * mm, invariant=1)
-    cell = ParagraphStyle("cell", fontName=name, fontSize=8, leading=10, wordWrap="CJK")
-    heading = ParagraphStyle("heading", fontName=name, fontSize=16, leading=22)
     wanted = [0, 1, 2, 3, 4, 5, 6, 8]  # the number is part of the address: one column fewer on paper
-    data = [[Paragraph(header()[index], cell) for index in wanted]]
-    data += [[Paragraph(escape(row[index]), cell) for index in wanted] for row in rows(certificates)]
-    table = Table(data, colWidths=[18 * mm, 45 * mm, 45 * mm, 16 * mm, 22 * mm, 30 * mm, 14 * mm, 83 * mm],
-                  repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story = [Paragraph(escape(title), heading), Spacer(0, 4 * mm)]
-    story.append(table if certificates else Paragraph(_("还没有获奖或入选记录。"), cell))
-    document.build(story)
-    return buffer.getvalue()
+    return table_pdf(title, [header()[index] for index in wanted],
+                     [[row[index] for index in wanted] for row in rows(certificates)],
+                     widths_mm=[18, 45, 45, 16, 22, 30, 14, 83], empty=_("还没有获奖或入选记录。"))

@@ -25,19 +25,10 @@ from reslib.models.accounts import ROLES as ROLE_NAMES
 from reslib.models.base import as_id
 from reslib.permissions import can
 from reslib.services import audit
-from reslib.templating import LOCAL_ZONE
+from reslib.templating import LOCAL_ZONE, local_day, local_today  # noqa: F401  (periods.local_day is used widely)
 
 AUTUMN, SPRING = (9, 1), (2, 1)  # where a term starts when the district has not said
 ROLES = ("teacher", "student")
-
-
-def local_day(moment: datetime) -> date:
-    """The district's calendar day of a naive UTC time."""
-    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_ZONE).date()
 
 
 def utc_start(day: date) -> datetime:

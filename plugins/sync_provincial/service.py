@@ -1,4 +1,5 @@
-"""Recommendation quotas per unit (推荐名额分配表): reading the grid and letting the district admin set it."""
+"""A round's recommendation quotas per unit and section (推荐名额分配表): reading the grid and letting the district
+admin set it."""
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -15,8 +16,7 @@ from reslib.permissions import can
 from reslib.services import audit
 from reslib.templating import LOCAL_ZONE
 
-from reslib import national as taxonomy
-from plugins.sync_provincial.models import RecommendationQuota
+from plugins.sync_provincial.models import RecommendationQuota, RecommendationRound
 
 MAX_QUOTA = 999
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -33,13 +33,13 @@ class QuotaError(ReslibError):
 @dataclass
 class QuotaRow:
     unit: Unit
-    quotas: list[int]  # in taxonomy.sections() order
+    quotas: list[int]  # in the order of the round's sections
     total: int
 
 
 @dataclass
 class QuotaTable:
-    year: int
+    round: RecommendationRound
     sections: tuple[str, ...]
     rows: list[QuotaRow]
     section_totals: list[int]
@@ -57,34 +57,33 @@ def check_year(year) -> int:
     return year
 
 
-def quota_table(year: int) -> QuotaTable:
-    """Every unit (by name) × every section, 0 where nothing was set, with row, column and grand totals."""
-    check_year(year)
-    sections = taxonomy.sections()
+def quota_table(round_: RecommendationRound) -> QuotaTable:
+    """Every unit (by name) × each of the round's sections, 0 where nothing was set, with row, column and grand
+    totals."""
+    sections = tuple(round_.section_list())
     units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
     stored = {
         (row.unit_id, row.section): row.quota
-        for row in db.session.scalars(select(RecommendationQuota).where(RecommendationQuota.year == year))
+        for row in db.session.scalars(select(RecommendationQuota).where(RecommendationQuota.round_id == round_.id))
     }
     rows = []
     for unit in units:
         quotas = [stored.get((unit.id, section), 0) for section in sections]
         rows.append(QuotaRow(unit=unit, quotas=quotas, total=sum(quotas)))
     section_totals = [sum(row.quotas[i] for row in rows) for i in range(len(sections))]
-    return QuotaTable(year=year, sections=sections, rows=rows, section_totals=section_totals,
+    return QuotaTable(round=round_, sections=sections, rows=rows, section_totals=section_totals,
                       total=sum(section_totals))
 
 
-def set_quotas(actor, year: int, values: dict[tuple[int, str], int | str]) -> int:
-    """Set the given cells for ``year`` (an empty cell means 0) and return how many changed.
+def set_quotas(actor, round_: RecommendationRound, values: dict[tuple[int, str], int | str]) -> int:
+    """Set the given cells of ``round_`` (an empty cell means 0) and return how many changed.
 
     All cells are checked before anything is written, so a bad cell saves nothing.
     """
     if not can(actor, "district.manage"):  # quotas are the district's decision
         raise ReslibError(_("只有区教育局管理员可以分配推荐名额。"), code="forbidden", status=403)
-    check_year(year)
     units = {unit.id: unit for unit in db.session.scalars(select(Unit))}
-    sections = taxonomy.sections()
+    sections = round_.section_list()
     wanted, problems = {}, {}
     for (unit_id, section), raw in values.items():
         unit = units.get(unit_id)
@@ -93,7 +92,7 @@ def set_quotas(actor, year: int, values: dict[tuple[int, str], int | str]) -> in
                                              unit=unit_id, section=section)
             continue
         try:
-            wanted[(unit_id, section)] = _parse_quota(raw)
+            wanted[(unit_id, section)] = parse_quota(raw)
         except ValueError as exc:
             problems[(unit_id, section)] = _("%(unit)s · %(section)s：%(reason)s",
                                              unit=unit.name, section=section, reason=str(exc))
@@ -102,7 +101,7 @@ def set_quotas(actor, year: int, values: dict[tuple[int, str], int | str]) -> in
 
     existing = {
         (row.unit_id, row.section): row
-        for row in db.session.scalars(select(RecommendationQuota).where(RecommendationQuota.year == year))
+        for row in db.session.scalars(select(RecommendationQuota).where(RecommendationQuota.round_id == round_.id))
     }
     changes = []
     for (unit_id, section), quota in wanted.items():
@@ -111,13 +110,13 @@ def set_quotas(actor, year: int, values: dict[tuple[int, str], int | str]) -> in
         if quota == old:
             continue  # unchanged cells (and zeros never set) write nothing, so the audit shows real edits only
         if row is None:
-            row = RecommendationQuota(unit_id=unit_id, section=section, year=year)
+            row = RecommendationQuota(unit_id=unit_id, section=section, round_id=round_.id)
             db.session.add(row)
         row.quota, row.updated_by_id, row.updated_at = quota, actor.id, utcnow()
         changes.append(f"{units[unit_id].name}·{section}: {old}→{quota}")
     if not changes:
         return 0
-    audit.record("sync_provincial.quotas_set", actor=actor, target=f"year:{year}", detail="; ".join(changes))
+    audit.record("sync_provincial.quotas_set", actor=actor, target=f"round:{round_.id}", detail="; ".join(changes))
     try:
         db.session.commit()
     except IntegrityError as exc:  # another admin created the same cell in the meantime
@@ -126,7 +125,7 @@ def set_quotas(actor, year: int, values: dict[tuple[int, str], int | str]) -> in
     return len(changes)
 
 
-def _parse_quota(raw) -> int:
+def parse_quota(raw) -> int:
     if isinstance(raw, bool):
         raise ValueError(_("请填写整数"))
     if isinstance(raw, int):

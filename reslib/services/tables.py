@@ -144,11 +144,17 @@ def sheet_title(text: str) -> str:
 
 
 def xlsx_bytes(title: str, header: list[str], rows) -> bytes:
+    return xlsx_workbook([(title, header, rows)])
+
+
+def xlsx_workbook(sheets: list[tuple[str, list[str], list]]) -> bytes:
+    """A workbook of one sheet per (title, header, rows), every text cell safe from formula injection."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title(title))
-    sheet.append(header)
-    for row in rows:
-        sheet.append([safe_cell(value) for value in row])
+    for title, header, rows in sheets:
+        sheet = workbook.create_sheet(sheet_title(title))
+        sheet.append(header)
+        for row in rows:
+            sheet.append([safe_cell(value) for value in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -166,10 +166,28 @@ PLUGIN_ROUTES = {
     "awards_public.verify_form": ("GET", "/verify?number={certificate}", EVERYONE),
     "sync_provincial.static": ("GET", "/provincial/static/sync_provincial.css", SIGNED_IN),
     "sync_provincial.taxonomy_page": ("GET", "/provincial/taxonomy", SIGNED_IN),
-    "sync_provincial.quotas": ("GET", "/provincial/quotas", DISTRICT),
+    "sync_provincial.quotas": ("GET", "/provincial/rounds/{round}/quotas", DISTRICT),
+    "sync_provincial.rounds_index": ("GET", "/provincial/rounds", SCHOOL_ADMINS),
+    "sync_provincial.new_round": ("GET", "/provincial/rounds/new", DISTRICT),
+    "sync_provincial.edit_round": ("GET", "/provincial/rounds/{round}/edit", DISTRICT),
+    "sync_provincial.round_status": ("POST", "/provincial/rounds/{round}/status", DISTRICT),
+    "sync_provincial.round_detail": ("GET", "/provincial/rounds/{round}", SCHOOL_ADMINS),  # B's admin sees B's part
+    "sync_provincial.propose": ("POST", "/provincial/rounds/{round}/proposals", SCHOOL_ADMINS),
+    "sync_provincial.withdraw": ("POST", "/provincial/recommendations/{recommendation}/withdraw", OWN_SCHOOL_ADMINS),
+    "sync_provincial.select": ("POST", "/provincial/recommendations/{recommendation}/select", DISTRICT),
+    "sync_provincial.deselect": ("POST", "/provincial/recommendations/{recommendation}/deselect", DISTRICT),
+    "sync_provincial.answer": ("POST", "/provincial/recommendations/{recommendation}/answer", DISTRICT),
+    "sync_provincial.recommendation_form": ("GET", "/provincial/rounds/{round}/form.xlsx", DISTRICT),
+    "sync_provincial.deliver": ("POST", "/provincial/rounds/{round}/deliver", DISTRICT),  # no API: refusal shown
+    "sync_provincial.round_package": ("GET", "/provincial/rounds/{round}/package.zip", DISTRICT),
     "sync_provincial.metadata_package": ("GET", "/provincial/resources/{published}/metadata.zip", SIGNED_IN),
     "sync_provincial_oai.provider": ("GET", "/oai?verb=Identify", EVERYONE),  # harvesters have no account
     "sync_provincial_oai.nsr_schema": ("GET", "/oai/nsr.xsd", EVERYONE),
+    "sync_provincial_harvest.index": ("GET", "/provincial/harvest/", DISTRICT),
+    "sync_provincial_harvest.new_source": ("GET", "/provincial/harvest/new", DISTRICT),
+    "sync_provincial_harvest.edit_source": ("GET", "/provincial/harvest/{source}/edit", DISTRICT),
+    "sync_provincial_harvest.run_now": ("POST", "/provincial/harvest/{source}/run", DISTRICT),
+    "sync_provincial_harvest.runs": ("GET", "/provincial/harvest/{source}/runs", DISTRICT),
 }
 
 
@@ -269,9 +287,36 @@ def fresh_resource(district, state: str) -> int:
     return resource.id
 
 
+def rounds_world(district, template: str) -> dict:
+    """What the recommendation rows name: a round open for proposals, and school A's proposal of one of
+    teacher.a's published resources in it; made only when the row names them."""
+    from plugins.sync_provincial import rounds
+
+    if "{round}" not in template and "{recommendation}" not in template:
+        return {}
+    round_ = rounds.save_round(district.district_admin, None, {
+        "title": "专题资源推荐", "platform": "国家中小学智慧教育平台", "year": "2026", "sections": ["德育"],
+        "min_per_section": "0", "deadline": "2100-01-01"})
+    resource = add_resource(district.teacher_a, title="推荐资源", content=MINIMAL_PDF + str(round_.id).encode())
+    proposal = rounds.propose(district.admin_a, round_, resource, "德育", "爱国主义")
+    return {"round": round_.id, "recommendation": proposal.id}
+
+
+def harvest_world(district, template: str) -> dict:
+    """What the harvest rows name: a source (never run: nothing listens at its address)."""
+    from plugins.sync_provincial import harvest
+
+    if "{source}" not in template:
+        return {}
+    source = harvest.save_source(district.district_admin, None, {
+        "name": "省级平台", "kind": "oai", "base_url": "https://oai.example.org/oai", "metadata_prefix": "nsr",
+        "mode": "link", "school_id": "district", "interval_hours": "24", "enabled": True})
+    return {"source": source.id}
+
+
 def fill_in(path: str, district, competition=None) -> str:
     values = {"target": district.pending_a.id, "school_a": district.school_a.id, "competition": competition,
-              **awards_world(district, path)}
+              **awards_world(district, path), **rounds_world(district, path), **harvest_world(district, path)}
     if "{term}" in path:
         values["term"] = vocabularies.terms("subject")[0].id
     for state in RESOURCE_STATES:

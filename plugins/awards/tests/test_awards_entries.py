@@ -12,6 +12,7 @@ from plugins.awards.models import Entry
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import AuditEvent
+from reslib.templating import local_today
 from reslib.testing import add_resource, login, post_form
 
 
@@ -82,7 +83,7 @@ def test_the_window_opens_and_closes(stage):
     assert "截止征集" in refusal(lambda: entries.enter(stage.district.teacher_a, competition, resource,
                                                      stage.category))  # still a draft
     stage.open()
-    today = entries.local_today()
+    today = local_today()
     competition.opens_on = today + timedelta(days=1)
     db.session.commit()
     assert "开始" in refusal(lambda: entries.enter(stage.district.teacher_a, competition, resource, stage.category))
@@ -104,7 +105,7 @@ def test_withdrawing_before_the_deadline_only_by_the_entrant(client, stage):
     assert response.status_code == 302
     assert db.session.query(Entry).count() == 0
     again = stage.enter(stage.district.teacher_a, "撤回的作品二")
-    stage.competition.entry_deadline = entries.local_today() - timedelta(days=1)
+    stage.competition.entry_deadline = local_today() - timedelta(days=1)
     db.session.commit()
     assert "不能再撤回" in refusal(lambda: entries.withdraw(stage.district.teacher_a, again))
 
