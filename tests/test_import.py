@@ -316,3 +316,23 @@ def test_the_command_imports_and_is_idempotent(runner, district, tmp_path):
     path.write_bytes(csv_bytes([record(3, created_on="2022/03/23")]))
     bad = runner.invoke(args=["import", str(path), "--as", "admin", "--school", "第一实验小学"])
     assert bad.exit_code == 1 and "第 2 行" in bad.output
+
+
+@pytest.mark.parametrize("school", [None, "a"])
+def test_a_fetched_draft_is_admitted_as_an_import_step(district, school):
+    """What a catalogue's copied file goes through: into the library without review, the step on record."""
+    school_id = district.school_a.id if school else None
+    draft = add_resource(district.district_admin, status="draft", title="平台的微课", school_id=None)
+    importer.admit(district.district_admin, draft, school_id=school_id, comment="采集：省平台")
+    assert (draft.status, draft.school_id) == ("school_approved" if school else "published", school_id)
+    assert draft.published_at is not None
+    step = db.session.scalar(select(ReviewDecision).where(ReviewDecision.resource_id == draft.id))
+    assert (step.action, step.from_status, step.to_status, step.comment) == ("import", "draft", draft.status,
+                                                                             "采集：省平台")
+
+
+def test_only_who_may_import_into_the_library_admits(district):
+    draft = add_resource(district.admin_a, status="draft", title="别校的微课")
+    with pytest.raises(Forbidden):
+        importer.admit(district.admin_a, draft, school_id=district.school_b.id, comment="采集")
+    assert db.session.get(Resource, draft.id).status == "draft"

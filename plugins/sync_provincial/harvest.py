@@ -34,7 +34,7 @@ from werkzeug.exceptions import HTTPException
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.jobs import queue
-from reslib.models import Resource, ReviewDecision, School, Term, utcnow
+from reslib.models import Resource, School, Term, utcnow
 from reslib.models.library import VISIBLE_STATUSES
 from reslib.permissions import can, require
 from reslib.services import audit, importer, library, review
@@ -483,7 +483,8 @@ def _copy(source: HarvestSource, record: Record, provenance: HarvestedRecord | N
             except ReslibError:
                 library.delete_draft(source.account, resource)
                 raise
-            _publish(source, resource)
+            importer.admit(source.account, resource, school_id=source.school_id,
+                           comment=_("采集：%(name)s", name=source.name))
             db.session.add(HarvestedRecord(resource_id=resource.id, source_id=source.id,
                                            identifier=record.identifier, datestamp=record.datestamp))
             tally.added += 1
@@ -516,17 +517,6 @@ def _copy_file(record: Record, account) -> Resource:
         file.seek(0)
         name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or record.fields.get("title", "")
         return library.create_from_upload(account, file, name)
-
-
-def _publish(source: HarvestSource, resource: Resource) -> None:
-    """Into the target library without review, recorded as the importer records its rows (an "import" step)."""
-    status = "school_approved" if source.school_id else "published"
-    with library.holding(resource):
-        db.session.add(ReviewDecision(resource_id=resource.id, actor_id=source.account_id, action="import",
-                                      from_status=resource.status, to_status=status,
-                                      comment=_("采集：%(name)s", name=source.name)[:200]))
-        resource.status, resource.school_id, resource.published_at = status, source.school_id, utcnow()
-    library.changed(resource, status, source.account)
 
 
 def _update_published(source: HarvestSource, resource: Resource, fields: dict) -> bool:

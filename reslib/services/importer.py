@@ -24,7 +24,7 @@ from reslib.models.base import get_by_id, utcnow
 from reslib.models.library import KINDS, SOURCES, TYPE_CODES, VISIBLE_STATUSES
 from reslib.permissions import require
 from reslib.services import audit
-from reslib.services.library import METADATA_FIELDS, changed, clean_metadata
+from reslib.services.library import METADATA_FIELDS, changed, clean_metadata, holding
 from reslib.services.tables import read_table
 
 # Our key: the headers accepted for it, the national metadata standard's Chinese name first.
@@ -298,6 +298,18 @@ def _create(actor, batch: list[dict], *, school_id, status: str, filename: str) 
          "comment": filename[:200]} for i in ids])
     db.session.commit()
     _tell_plugins(actor, ids, status)
+
+
+def admit(actor, resource: Resource, *, school_id: int | None, comment: str) -> None:
+    """One draft of ``actor``'s (a file fetched from a catalogue) into a library without review, recorded as an
+    import step as the rows of a file are: published in the district library, school-approved in a school's."""
+    require(actor, "resources.import", db.session.get(School, school_id) if school_id else None)
+    status = "school_approved" if school_id else "published"
+    with holding(resource):
+        db.session.add(ReviewDecision(resource_id=resource.id, actor_id=actor.id, action="import",
+                                      from_status=resource.status, to_status=status, comment=comment[:200]))
+        resource.status, resource.school_id, resource.published_at = status, school_id, utcnow()
+    changed(resource, status, actor)
 
 
 def _update(actor, batch: list[tuple[int, dict]]) -> None:
