@@ -61,6 +61,3 @@ class PrizeForm(ReasonForm):
 class StatusForm(FlaskForm):
     status = HiddenField(validators=[DataRequired()])
 
-
-class ActionForm(FlaskForm):
-    """A button that changes something: its CSRF token only."""

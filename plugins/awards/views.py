@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from plugins.awards import certificates, entries, judging, record, results, service
-from plugins.awards.forms import (ActionForm, CategoryForm, CompetitionForm, EntryForm, PrizeForm, ReasonForm,
+from plugins.awards.forms import (CategoryForm, CompetitionForm, EntryForm, PrizeForm, ReasonForm,
                                   SettingsForm, StatusForm, UsernameForm)
 from plugins.awards.models import PRIZE_LABELS, Assignment, Category, Entry, EntryAuthor
 from reslib.errors import ReslibError
@@ -22,7 +22,8 @@ from reslib.permissions import can
 from reslib.services import vocabularies
 from reslib.services.identity import pupil_name
 from reslib.services.tables import XLSX_MIMETYPE
-from reslib.views import raise_if_refused, show_error
+from reslib.views import button_step, raise_if_refused, show_error
+from reslib.views.forms import ActionForm
 from reslib.views.library import send_blob, send_export
 
 bp = Blueprint("awards", __name__, url_prefix="/awards", template_folder="templates")
@@ -43,20 +44,6 @@ ACTIONS = {
 @login_required
 def _signed_in():
     """Every page here is for signed-in accounts; the services decide what each may see or change."""
-
-
-def _done(action, success: str, back: str):
-    """Run a service call for a button; its refusal is flashed at the top of the page it came from."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        action()
-    except ReslibError as exc:
-        raise_if_refused(exc)
-        flash(exc.message, "error")
-    else:
-        flash(success, "success")
-    return redirect(back)
 
 
 def _get(model, object_id):
@@ -206,7 +193,7 @@ def add_category(competition_id):
 def remove_category(category_id):
     category = _get(Category, category_id)
     service.require_district_admin(current_user)
-    return _done(lambda: service.remove_category(current_user, category), _("已删除组别。"),
+    return button_step(lambda: service.remove_category(current_user, category), _("已删除组别。"),
                  url_for("awards.detail", competition_id=category.competition_id, _anchor="categories"))
 
 
@@ -236,14 +223,14 @@ def add_judge(competition_id):
     if not form.validate_on_submit():
         flash(_("请填写评审专家的用户名"), "error")
         return redirect(back)
-    return _done(lambda: judging.add_judge(current_user, competition, form.username.data), _("已加入评审专家。"), back)
+    return button_step(lambda: judging.add_judge(current_user, competition, form.username.data), _("已加入评审专家。"), back)
 
 
 @bp.route("/<int:competition_id>/panel/<int:user_id>/remove", methods=["POST"])
 def remove_judge(competition_id, user_id):
     competition = service.get_competition(current_user, competition_id)
     service.require_district_admin(current_user)
-    return _done(lambda: judging.remove_judge(current_user, competition, user_id), _("已移出评审专家。"),
+    return button_step(lambda: judging.remove_judge(current_user, competition, user_id), _("已移出评审专家。"),
                  url_for("awards.detail", competition_id=competition.id, _anchor="panel"))
 
 
@@ -278,7 +265,7 @@ def enter(competition_id):
 def withdraw(entry_id):
     entry = _get(Entry, entry_id)
     competition_id = entry.competition_id
-    return _done(lambda: entries.withdraw(current_user, entry), _("已撤回参评作品。"),
+    return button_step(lambda: entries.withdraw(current_user, entry), _("已撤回参评作品。"),
                  url_for("awards.detail", competition_id=competition_id, _anchor="mine"))
 
 
@@ -307,7 +294,7 @@ def select_entry(entry_id):
     entry = _get(Entry, entry_id)
     entries.require_school_admin(current_user, entry.school_id)
     selected = request.form.get("selected") == "1"
-    return _done(lambda: entries.select_for_district(current_user, entry, selected),
+    return button_step(lambda: entries.select_for_district(current_user, entry, selected),
                  _("已推荐到区级评审。") if selected else _("已取消推荐。"),
                  url_for("awards.school", competition_id=entry.competition_id, school=entry.school_id))
 
@@ -361,7 +348,7 @@ def assign_judge(entry_id):
     if not form.validate_on_submit():
         flash(_("请填写评审专家的用户名"), "error")
         return redirect(back)
-    return _done(lambda: judging.assign(current_user, entry, form.username.data), _("已指定评审专家。"), back)
+    return button_step(lambda: judging.assign(current_user, entry, form.username.data), _("已指定评审专家。"), back)
 
 
 @bp.route("/assignments/<int:assignment_id>/remove", methods=["POST"])
@@ -369,7 +356,7 @@ def unassign(assignment_id):
     assignment = _get(Assignment, assignment_id)
     service.require_district_admin(current_user)
     competition_id = assignment.entry.competition_id
-    return _done(lambda: judging.unassign(current_user, assignment), _("已撤下评审专家。"),
+    return button_step(lambda: judging.unassign(current_user, assignment), _("已撤下评审专家。"),
                  url_for("awards.manage_judging", competition_id=competition_id))
 
 
@@ -442,14 +429,14 @@ def adjust_prize(entry_id):
     back = url_for("awards.preview", competition_id=entry.competition_id, _anchor=f"entry-{entry.id}")
     if not form.validate_on_submit():
         abort(400)
-    return _done(lambda: results.adjust(current_user, entry, form.level.data, form.reason.data), _("已调整奖项。"), back)
+    return button_step(lambda: results.adjust(current_user, entry, form.level.data, form.reason.data), _("已调整奖项。"), back)
 
 
 @bp.route("/<int:competition_id>/publish", methods=["POST"])
 def publish(competition_id):
     competition = service.get_competition(current_user, competition_id)
     service.require_district_admin(current_user)
-    return _done(lambda: results.publish(current_user, competition), _("结果已发布，获奖证书已生成。"),
+    return button_step(lambda: results.publish(current_user, competition), _("结果已发布，获奖证书已生成。"),
                  url_for("awards_public.results", competition_id=competition.id))
 
 
@@ -468,7 +455,7 @@ def revoke(number):
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
-    return _done(lambda: certificates.revoke(current_user, certificate, form.reason.data), _("证书已撤销。"),
+    return button_step(lambda: certificates.revoke(current_user, certificate, form.reason.data), _("证书已撤销。"),
                  url_for("awards_public.verify", number=certificate.number))
 
 

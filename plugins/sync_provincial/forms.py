@@ -1,10 +1,12 @@
-"""Forms of the recommendation pages. Numbers and dates arrive as text: the services check them with Chinese
+"""Forms of the recommendation and harvest pages. Numbers and dates arrive as text: the services check them with Chinese
 messages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from reslib.views.forms import choices
 
 from plugins.sync_provincial.rounds import CONTACT_FIELDS, CONTACT_PEOPLE, CONTACT_PERSON_PARTS
 
@@ -53,5 +55,21 @@ class AnswerForm(FlaskForm):
     online_url = StringField(_l("上线地址"), validators=[Optional(), Length(max=1000)])
 
 
-class ActionForm(FlaskForm):
-    """Only the CSRF token, for a button."""
+class SourceForm(FlaskForm):
+    """Every value arrives as text: harvest.save_source checks them with Chinese messages."""
+
+    name = StringField(_l("名称"))
+    kind = SelectField(_l("类型"), choices=choices([("oai", _l("OAI-PMH 接口")), ("json", _l("JSON 目录"))]),
+                       validate_choice=False)
+    base_url = StringField(_l("接口地址"))
+    metadata_prefix = SelectField(_l("元数据格式（OAI-PMH）"),
+                                  choices=choices([("nsr", _l("nsr：国家平台元数据")),
+                                                   ("oai_dc", _l("oai_dc：都柏林核心"))]),
+                                  validate_choice=False)
+    set_spec = StringField(_l("集合 setSpec（选填）"))
+    mode = SelectField(_l("方式"), choices=choices([("link", _l("以链接方式汇集")), ("copy", _l("复制文件到本区"))]),
+                       validate_choice=False)
+    school_id = SelectField(_l("采集到"), validate_choice=False)
+    category_mapping = TextAreaField(_l("分类对照（选填）"))
+    interval_hours = StringField(_l("每隔几小时采集一次"), render_kw={"inputmode": "numeric"})
+    enabled = BooleanField(_l("启用"))

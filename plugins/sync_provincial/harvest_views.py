@@ -1,49 +1,23 @@
 """The district admin's harvest pages: the sources, adding and changing one, 立即采集, and each source's runs."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import School
 from reslib.permissions import can
-from reslib.views import show_error
-from reslib.views.forms import choices
+from reslib.views import button_step, show_error
+from reslib.views.forms import ActionForm, choices
 
 from plugins.sync_provincial import harvest
+from plugins.sync_provincial.forms import SourceForm
 from plugins.sync_provincial.models import HarvestRun, HarvestSource
 
 bp = Blueprint("sync_provincial_harvest", __name__, url_prefix="/provincial/harvest", template_folder="templates")
 
 RUNS_SHOWN = 50
-
-
-class SourceForm(FlaskForm):
-    """Every value arrives as text: harvest.save_source checks them with Chinese messages."""
-
-    name = StringField(_l("名称"))
-    kind = SelectField(_l("类型"), choices=choices([("oai", _l("OAI-PMH 接口")), ("json", _l("JSON 目录"))]),
-                       validate_choice=False)
-    base_url = StringField(_l("接口地址"))
-    metadata_prefix = SelectField(_l("元数据格式（OAI-PMH）"),
-                                  choices=choices([("nsr", _l("nsr：国家平台元数据")),
-                                                   ("oai_dc", _l("oai_dc：都柏林核心"))]),
-                                  validate_choice=False)
-    set_spec = StringField(_l("集合 setSpec（选填）"))
-    mode = SelectField(_l("方式"), choices=choices([("link", _l("以链接方式汇集")), ("copy", _l("复制文件到本区"))]),
-                       validate_choice=False)
-    school_id = SelectField(_l("采集到"), validate_choice=False)
-    category_mapping = TextAreaField(_l("分类对照（选填）"))
-    interval_hours = StringField(_l("每隔几小时采集一次"), render_kw={"inputmode": "numeric"})
-    enabled = BooleanField(_l("启用"))
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something: its CSRF token only."""
 
 
 @bp.before_request
@@ -108,11 +82,9 @@ def edit_source(source_id):
 @bp.route("/<int:source_id>/run", methods=["POST"])
 def run_now(source_id):
     source = _source(source_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    harvest.request_run(current_user, source)
-    flash(_("已安排立即采集“%(name)s”，稍后刷新本页查看结果。", name=source.name), "success")
-    return redirect(url_for(".runs", source_id=source.id))
+    return button_step(lambda: harvest.request_run(current_user, source),
+                       _("已安排立即采集“%(name)s”，稍后刷新本页查看结果。", name=source.name),
+                       url_for(".runs", source_id=source.id))
 
 
 @bp.route("/<int:source_id>/runs")

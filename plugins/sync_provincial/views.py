@@ -9,10 +9,11 @@ from reslib.errors import ReslibError
 from reslib.extensions import db
 from reslib.models import Resource
 from reslib.permissions import can
-from reslib.views import raise_if_refused
+from reslib.views import button_step, raise_if_refused
+from reslib.views.forms import ActionForm
 
 from plugins.sync_provincial import connector, exports, packages, rounds, service
-from plugins.sync_provincial.forms import ActionForm, AnswerForm, ProposalForm, RoundForm
+from plugins.sync_provincial.forms import AnswerForm, ProposalForm, RoundForm
 from reslib.permissions import require
 from reslib.services import library
 from reslib.services.tables import XLSX_MIMETYPE
@@ -154,25 +155,11 @@ def edit_round(round_id):
                            parts=rounds.CONTACT_PERSON_PARTS, person_labels=rounds.CONTACT_FIELDS)
 
 
-def _button(action, success: str, back: str):
-    """Run a service call for a button; its refusal is flashed at the top of the page it came from."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        action()
-    except ReslibError as exc:
-        raise_if_refused(exc)
-        flash(exc.message, "error")
-    else:
-        flash(success, "success")
-    return redirect(back)
-
-
 @bp.route("/rounds/<int:round_id>/status", methods=["POST"])
 def round_status(round_id):
     round_ = rounds.get_round(round_id)
     status = request.form.get("status", "")
-    return _button(lambda: rounds.set_round_status(current_user, round_, status),
+    return button_step(lambda: rounds.set_round_status(current_user, round_, status),
                    _("已开放推荐。") if status == "open" else _("已停止接收推荐。"),
                    url_for(".round_detail", round_id=round_.id))
 
@@ -228,7 +215,7 @@ def propose(round_id):
 
 def _recommendation_button(recommendation_id, action, success):
     recommendation = rounds.get_recommendation(recommendation_id)
-    return _button(lambda: action(current_user, recommendation), success,
+    return button_step(lambda: action(current_user, recommendation), success,
                    url_for(".round_detail", round_id=recommendation.round_id))
 
 
@@ -253,7 +240,7 @@ def answer(recommendation_id):
     form = AnswerForm()
     if not form.validate_on_submit():
         abort(400)
-    return _button(lambda: rounds.record_answer(current_user, recommendation, form.status.data,
+    return button_step(lambda: rounds.record_answer(current_user, recommendation, form.status.data,
                                                 reason=form.reason.data, url=form.online_url.data),
                    _("已记录平台的结果。"), url_for(".round_detail", round_id=recommendation.round_id))
 

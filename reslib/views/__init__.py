@@ -1,7 +1,7 @@
 """Thin blueprints: parse the request, call a service with the acting user, render."""
 import re
 
-from flask import flash, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -49,6 +49,23 @@ def json_object() -> dict:
     if not isinstance(body, dict):
         raise ReslibError(_("请求内容应为 JSON 对象"), code="bad_request")
     return body
+
+
+def button_step(action, success: str, back: str):
+    """A button's POST: check its CSRF token, run ``action`` (a service call), and go ``back`` with ``success``
+    or the service's refusal flashed at the top of the page (a 403 or 404 answers as the app's error page)."""
+    from reslib.views.forms import ActionForm  # the forms module imports this one
+
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action()
+    except ReslibError as exc:
+        raise_if_refused(exc)
+        flash(exc.message, "error")
+    else:
+        flash(success, "success")
+    return redirect(back)
 
 
 def show_error(form, exc) -> None:
