@@ -42,8 +42,13 @@ def test_without_the_current_digest_the_browser_asks_again(client):
 
 
 def test_a_plugins_static_file_is_named_by_its_digest_too(client, district):
+    from plugins.sync_provincial import rounds
+
+    round_ = rounds.save_round(district.district_admin, None, {
+        "title": "专题资源推荐", "platform": "国家中小学智慧教育平台", "year": "2026", "sections": ["德育"],
+        "min_per_section": "0", "deadline": "2026-07-04"})
     login(client, "admin")
-    page = client.get("/provincial/quotas").get_data(as_text=True)
+    page = client.get(f"/provincial/rounds/{round_.id}/quotas").get_data(as_text=True)
     url = f"/provincial/static/sync_provincial.css?v={_digest(PLUGIN_STATIC / 'sync_provincial.css')}"
     assert url in _asset_urls(page)
     with client.get(url) as response:

@@ -31,7 +31,7 @@ def test_any_signed_in_user_sees_every_section_and_column(client, district):
         for column in columns:
             assert column in page
     assert "9 个栏目" in page
-    assert "/provincial/quotas" not in page  # the quota table is the district's business
+    assert "/provincial/rounds" not in page  # recommendation rounds are the admins' business
 
 
 def test_signed_out_visitors_are_sent_to_login(client, district):
@@ -54,14 +54,14 @@ def test_platform_settings_default_to_not_linked(app):
     assert app.config["PROVINCIAL_PLATFORM_URL"] is None
 
 
-def test_menu_offers_the_columns_to_everyone_and_quotas_to_the_district_admin(app, client, district):
+def test_menu_offers_the_columns_to_everyone_and_rounds_to_the_admins(app, client, district):
     login(client, "teacher.a")
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'href="/provincial/taxonomy"' in page and "国家平台栏目" in page
-    assert "推荐名额" not in page
+    assert "资源推荐" not in page
 
     admin = app.test_client()
     login(admin, "admin")
     page = admin.get("/dashboard").get_data(as_text=True)
     assert 'href="/provincial/taxonomy"' in page
-    assert 'href="/provincial/quotas"' in page and "推荐名额" in page
+    assert 'href="/provincial/rounds"' in page and "资源推荐" in page

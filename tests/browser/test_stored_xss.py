@@ -73,6 +73,15 @@ def extend_district():
         competition = awards.create_competition(admin, PAYLOAD, 2026, PAYLOAD)
         awards.set_status(admin, competition, "open")
         points.award(admin, district.student_a, 5, PAYLOAD)
+        from plugins.sync_provincial import harvest, rounds
+
+        round_ = rounds.save_round(admin, None, {
+            "title": PAYLOAD, "platform": PAYLOAD, "year": "2026", "sections": ["德育"], "min_per_section": "10",
+            "deadline": "2100-01-01", "contact": {"unit": PAYLOAD}})
+        rounds.propose(admin, round_, published, "德育", "爱国主义", PAYLOAD)
+        harvest.save_source(admin, None, {"name": PAYLOAD, "kind": "oai", "base_url": "https://example.org/oai",
+                                          "metadata_prefix": "nsr", "mode": "link", "school_id": "district",
+                                          "interval_hours": "24", "enabled": False})
         db.session.commit()
         hostile.ids = {"published": published.id, "returned": returned.id}
 
@@ -123,7 +132,8 @@ def test_no_page_runs_stored_markup(live_server, browser, extend_district, usern
     seeds = ["/dashboard", "/library", f"/resources/{ids['published']}", f"/resources/{ids['returned']}/review",
              f"/resources/{ids['returned']}/edit", "/search?q=" + quote(MARKUP), "/search?q=" + quote(PAYLOAD[:90]),
              "/my/resources", "/profile", "/review", "/admin/audit", "/admin/verifications", "/admin/accounts",
-             "/admin/taxonomy", "/admin/schools", "/awards/", "/points/award", "/provincial/quotas"]
+             "/admin/taxonomy", "/admin/schools", "/awards/", "/points/award", "/provincial/rounds",
+             "/provincial/harvest/"]
     problems = crawl(page, live_server, seeds)
     context.close()
     assert not problems, "\n".join(problems)
