@@ -6,6 +6,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from test_journeys import VIEWPORTS, log_in
 
+from reslib.extensions import db
+from reslib.models import Resource
 from reslib.testing import add_resource
 
 pytestmark = pytest.mark.browser
@@ -18,9 +20,11 @@ PAGES = {  # who: the pages they use most; {published}, {submitted} and {draft} 
     "teacher.a": ["/upload", "/my/resources", "/resources/{draft}/edit", "/resources/{submitted}", "/password",
                   "/awards/{competition}/enter", "/awards/mine"],
     "admin.a": ["/dashboard", "/review", "/resources/{submitted}/review", "/admin/accounts",
-                "/admin/verifications", "/admin/roster"],
+                "/admin/verifications", "/admin/roster", "/provincial/rounds/{round}"],
     "admin": ["/dashboard", "/admin/schools", "/admin/audit", "/admin/taxonomy", "/admin/import", "/admin/plugins",
-              "/library/schools/{school}", "/awards/{competition}", "/awards/{competition}/settings"],
+              "/library/schools/{school}", "/awards/{competition}", "/awards/{competition}/settings",
+              "/provincial/rounds/{round}", "/provincial/rounds/new", "/provincial/rounds/{round}/quotas",
+              "/provincial/harvest/new"],
 }
 
 
@@ -35,6 +39,13 @@ def extend_district():
         competition = service.create_competition(district.district_admin, "2026 年度优秀微课评比", 2026)
         service.set_status(district.district_admin, competition, "open")
         ids["competition"] = competition.id
+        from plugins.sync_provincial import rounds
+
+        round_ = rounds.save_round(district.district_admin, None, {
+            "title": "2026 专题资源推荐", "platform": "国家中小学智慧教育平台", "year": "2026", "sections": ["德育"],
+            "min_per_section": "10", "deadline": "2100-01-01"})
+        rounds.propose(district.admin_a, round_, db.session.get(Resource, ids["published"]), "德育", "爱国主义")
+        ids["round"] = round_.id
         resources.ids = ids
 
     return resources
