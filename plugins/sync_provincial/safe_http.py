@@ -46,13 +46,10 @@ class Answer:
     body: bytes
 
 
-def get(url: str, *, params: dict | None = None, max_bytes: int | None = None, total_seconds: float | None = None,
-        into=None) -> Answer:
-    return request("GET", url, params=params, max_bytes=max_bytes, total_seconds=total_seconds, into=into)
-
-
-def post(url: str, *, data=None, json=None, max_bytes: int | None = None) -> Answer:
-    return request("POST", url, data=data, json=json, max_bytes=max_bytes)
+def get(url: str, *, params: dict | None = None, headers: dict | None = None, max_bytes: int | None = None,
+        total_seconds: float | None = None, into=None) -> Answer:
+    return request("GET", url, params=params, headers=headers, max_bytes=max_bytes, total_seconds=total_seconds,
+                   into=into)
 
 
 def request(method: str, url: str, *, params=None, data=None, json=None, headers: dict | None = None,
@@ -68,12 +65,14 @@ def request(method: str, url: str, *, params=None, data=None, json=None, headers
         if response.is_redirect:
             target = urljoin(prepared.url, response.headers.get("Location", ""))
             response.close()
+            # The caller's headers (a platform's token) go to the host they were meant for, never elsewhere.
+            kept = headers if urlsplit(target).netloc == urlsplit(prepared.url).netloc else None
             # 303 and the classic 301/302 after a POST become a GET without a body, as browsers do.
             if response.status_code in (301, 302, 303) and prepared.method == "POST":
-                prepared = _prepare("GET", target)
+                prepared = _prepare("GET", target, headers=kept)
             else:
                 prepared = _prepare(prepared.method, target, data=prepared.body,
-                                    headers={**(headers or {}), "Content-Type": prepared.headers.get("Content-Type")})
+                                    headers={**(kept or {}), "Content-Type": prepared.headers.get("Content-Type")})
             continue
         try:
             if not 200 <= response.status_code < 300:

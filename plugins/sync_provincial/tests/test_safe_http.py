@@ -68,6 +68,22 @@ def test_a_redirect_into_the_network_is_refused(app, server, target):
     assert time.monotonic() - started < 1  # refused before any connection, not timed out trying
 
 
+def test_a_callers_headers_follow_a_redirect_only_on_the_same_host(app, server):
+    other = CannedServer()  # another port: another host as far as a token is concerned
+    try:
+        other.reply("/landing", b"<ok/>")
+        server.reply("/landing", b"<ok/>")
+        server.reply("/here", b"", status=307, headers={"Location": "/landing"})
+        server.reply("/away", b"", status=307, headers={"Location": other.url("/landing")})
+        for path in ("/here", "/away"):
+            safe_http.get(server.url(path), headers={"Authorization": "Bearer district-token"})
+        assert [headers.get("Authorization") for _path, _query, headers in server.requests] == \
+            ["Bearer district-token"] * 3  # /here, /landing, /away
+        assert [headers.get("Authorization") for _path, _query, headers in other.requests] == [None]
+    finally:
+        other.stop()
+
+
 def test_redirects_are_followed_to_a_limit(app, server):
     server.reply("/ok", b"<ok/>")
     for hop in range(7):
