@@ -21,8 +21,9 @@ def form_header() -> list[str]:
 
 
 def chosen(round_: RecommendationRound) -> list[Recommendation]:
-    """What the district chose, i.e. what goes on the form, by section."""
-    return [item for item in recommendations(round_) if item.status in CHOSEN]
+    """What the district chose and is still in the district library, i.e. what goes on the form, by section (a
+    resource withdrawn since is not sent upward; the round's page shows it as no longer in the library)."""
+    return [item for item in recommendations(round_) if item.status in CHOSEN and packages.exportable(item.resource)]
 
 
 def form_rows(round_: RecommendationRound) -> list[list]:

@@ -218,6 +218,22 @@ def test_the_form_has_seed_001s_columns_and_no_formula_from_user_text(district, 
     assert contact_rows["具体组织部门联系人"][0] == "刘健华" and contact_rows["具体组织部门联系人"][5] == "8805708"
 
 
+def test_a_resource_withdrawn_after_selection_is_not_sent_upward(app, client, district, round_, candidates):
+    mine, theirs = candidates
+    service.set_quotas(district.district_admin, round_, {(district.school_a.unit_id, "德育"): 2})
+    for resource in (mine, theirs):
+        rounds.select_candidate(district.district_admin, rounds.propose(
+            district.district_admin, round_, resource, "德育", "爱国主义"))
+    theirs.status = "withdrawn"
+    db.session.commit()
+    assert [row[1] for row in exports.form_rows(round_)] == ["红色家书诵读"]
+    with app.test_request_context():
+        names = zipfile.ZipFile(io.BytesIO(exports.package_zip(round_))).namelist()
+    assert not any("家乡的英雄" in name for name in names)
+    login(client, "admin")
+    assert "资源已不在区级库中，不会报送" in client.get(f"/provincial/rounds/{round_.id}").get_data(as_text=True)
+
+
 def test_the_pdf_form_renders_and_the_package_holds_forms_and_metadata(app, district, round_, candidates, tmp_path):
     mine, _ = candidates
     rounds.select_candidate(district.district_admin, rounds.propose(district.admin_a, round_, mine, "德育", "爱国主义"))
