@@ -14,6 +14,7 @@ from reslib.permissions import can
 from reslib.plugins import hooks
 from reslib.views import this_url
 from reslib.services.identity import pupil_name
+from reslib.services.storage import file_size
 from reslib.services.vocabularies import term_label
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -93,6 +94,7 @@ def init_app(app) -> None:
         nav_links=nav_links, plugin_panels=plugin_panels, page_url=page_url,
     )
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.filters["shown_name"] = shown_name
     app.jinja_env.filters["term"] = term_label
 

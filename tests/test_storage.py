@@ -466,3 +466,19 @@ def test_verify_detects_a_flipped_byte(store):
         file.seek(500)
         file.write(bytes([byte[0] ^ 0x01]))
     assert not store.verify(sha)
+
+
+@pytest.mark.parametrize("size, shown", [(0, "0 B"), (900, "900 B"), (4505, "4.4 KB"), (1024**2, "1 MB"),
+                                         (int(23.14 * 1024**2), "23.1 MB"), (4 * 1024**3, "4 GB"), (None, "0 B")])
+def test_file_sizes_read_in_the_unit_that_fits(size, shown):
+    assert storage.file_size(size) == shown
+
+
+def test_a_small_file_does_not_read_as_empty_on_its_pages(client, district):
+    from reslib.testing import MINIMAL_PDF, add_resource, login
+
+    draft = add_resource(district.teacher_a, status="draft", content=MINIMAL_PDF * 20)  # about 4 KB
+    login(client, "teacher.a")
+    for path in (f"/resources/{draft.id}/edit", f"/resources/{draft.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert storage.file_size(len(MINIMAL_PDF * 20)) in page and "0.0 MB" not in page, path

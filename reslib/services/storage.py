@@ -206,12 +206,18 @@ class StagedFile:
     sniffed: Sniffed
 
 
+def file_size(size: int | None) -> str:
+    """A size in the unit that fits, as people read file sizes: 512 B, 4.4 KB, 23.1 MB, 4 GB (a 4.4 KB PDF must
+    not read "0.0 MB", which looks like an empty file). One decimal, none when it is .0."""
+    size = size or 0
+    for unit, factor in (("GB", GiB), ("MB", MiB), ("KB", 1024)):
+        if size >= factor:
+            return f"{round(size / factor, 1):g} {unit}"
+    return f"{size} B"
+
+
 def _too_large(limit: int, what: str | None = None) -> ReslibError:
-    if limit >= GiB:
-        shown = f"{round(limit / GiB, 1):g} GB"
-    else:
-        shown = f"{round(limit / MiB, 1):g} MB"
-    return ReslibError(_("%(what)s过大，最大允许 %(limit)s", what=what or _("文件"), limit=shown),
+    return ReslibError(_("%(what)s过大，最大允许 %(limit)s", what=what or _("文件"), limit=file_size(limit)),
                        code="too_large", status=413)
 
 

@@ -10,6 +10,7 @@ from reslib.extensions import db
 from reslib.models.library import STATUSES
 from reslib.permissions import can, require
 from reslib.services import library, review
+from reslib.services.storage import file_size
 from reslib.views import page_number, show_error
 from reslib.views.forms import ActionForm, StepForm
 from reslib.views.review import changed_page, refused
@@ -41,8 +42,8 @@ def page():
 
 
 def _upload_page(link_form, status=200):
-    caps_mb = {kind: cap // 1024**2 for kind, cap in current_app.config["UPLOAD_MAX_BYTES"].items()}
-    return render_template("upload/upload.html", link_form=link_form, caps=caps_mb), status
+    caps = {kind: file_size(cap) for kind, cap in current_app.config["UPLOAD_MAX_BYTES"].items()}
+    return render_template("upload/upload.html", link_form=link_form, caps=caps), status
 
 
 @bp.route("/upload/files", methods=["POST"])
