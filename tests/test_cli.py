@@ -95,3 +95,20 @@ def test_demo_accounts_sign_in_to_resources_that_went_through_the_real_workflow(
             assert panel.complete and len(panel.assignments) == 2 and resource.grade == panel.grade
             assert all(a.reviewer.school_id != resource.school_id for a in panel.assignments)
             assert usage.counts(resource)["downloads"] > 0 and usage.rating_summary(resource)[1] > 0
+
+
+def test_the_readmes_search_examples_work_on_the_demo_district(runner, app):
+    """A newcomer tries what the README says; each `typed` suggests what it names."""
+    import re
+    from pathlib import Path
+
+    from reslib.services import search
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    app.extensions["reslib.queue"].run_pending()  # the worker indexes what the demo published
+    readme = Path(app.root_path).parent.joinpath("README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"`([a-z]+)` suggests (\S+?)[,)]", readme.replace("\n  ", " "))
+    assert len(examples) >= 2, examples
+    student = db.session.scalar(select(User).where(User.username == "dc01.s1"))
+    for typed, title in examples:
+        assert title in search.suggest(student, typed), (typed, title)
