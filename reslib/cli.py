@@ -1,4 +1,4 @@
-"""The ``reslib`` command (also ``flask --app reslib``): set-up, demo data, accounts, schools, plugins."""
+"""The ``reslib`` command (also ``flask --app reslib``): set-up, demo data, accounts, schools, plugins, backups."""
 import faulthandler
 import threading
 from pathlib import Path
@@ -70,8 +70,9 @@ def worker(workers, drain):
 @click.option("--quick", is_flag=True, help="Skip re-hashing every stored file.")
 @click.option("--sweep", "sweep", is_flag=True, help="Remove staging leftovers older than STAGING_MAX_AGE_SECONDS.")
 @click.option("--sweep-older-than", type=float, default=None, help="Remove staging leftovers older than this many seconds.")
+@click.option("--strict", is_flag=True, help="Also exit 1 on stored files no resource uses (orphans).")
 @with_appcontext
-def check_command(quick, sweep, sweep_older_than):
+def check_command(quick, sweep, sweep_older_than, strict):
     """Check that every resource has its files and every stored file is intact; exit 1 if not."""
     from reslib.services import consistency
 
@@ -83,6 +84,8 @@ def check_command(quick, sweep, sweep_older_than):
         click.echo(f"已清理暂存区残留 {report.swept} 个。")
     click.echo(f"暂存区残留（未完成的上传）：{report.staging} 个。")
     click.echo(f"未被引用的存储文件：{len(report.unreferenced)} 个。")
+    for sha in report.unreferenced:
+        click.echo(f"未被引用：{sha}")
     for line in report.missing:
         click.echo(f"缺少文件：{line}", err=True)
     for sha in report.damaged:
@@ -93,11 +96,58 @@ def check_command(quick, sweep, sweep_older_than):
     index_in_step = not (missing or stale or orphans)
     click.echo(f"搜索索引：缺少 {len(missing)} 个，过期 {len(stale)} 个，多余 {len(orphans)} 个"
                + ("。" if index_in_step else "（运行 reslib reindex 修复）"))
-    if not report.ok:
+    # Orphans alone do not fail the check unless asked: an upload killed between storing its file and committing
+    # its row leaves one, harmless (reslib backup copies only referenced files).
+    if not report.ok or (strict and report.unreferenced):
         raise SystemExit(1)
     # The index is derived data, so it does not fail the check; but "passed" must not hide it either.
     click.echo("一致性检查通过。" if index_in_step else
                "文件与数据库一致；搜索索引没跟上数据库（后台任务进程 reslib worker 没有运行时会这样）。")
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(dest):
+    """Back up the database, its stored files and the settings (secrets redacted) into DEST, a new or empty
+    folder, while the site serves."""
+    from reslib.services import backup
+
+    try:
+        result = backup.backup(dest)
+    except ReslibError as exc:
+        _fail(exc)
+    manifest = result.manifest
+    click.echo(f"已备份到 {result.folder}：数据库（{manifest['database']['kind']}），文件 {manifest['blobs']} 个。")
+    click.echo("密钥（SECRET_KEY、ID_NUMBER_KEY 等）不在备份中，请另行妥善保管。搜索索引未备份，恢复后运行 "
+               f"{backup.REBUILD_INDEX}。")
+    for sha in result.missing:
+        click.echo(f"缺少文件（未备份）：{sha}", err=True)
+    for sha in result.damaged:
+        click.echo(f"校验和不符（未备份）：{sha}", err=True)
+    if not result.ok:
+        raise click.ClickException("备份已完成，但有文件缺失或损坏，见上（运行 reslib check 查看详情）。")
+
+
+@click.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(src):
+    """Verify the backup in SRC, then restore it into this instance, which must be empty; upgrade its schema."""
+    from reslib.services import backup
+
+    try:
+        result = backup.restore(src)
+    except ReslibError as exc:
+        _fail(exc)
+    manifest = result.manifest
+    click.echo(f"已校验并恢复 {manifest['created_at']} 的备份：数据库与文件 {result.blobs} 个。"
+               + ("数据库结构已升级到最新。" if result.upgraded else ""))
+    click.echo("接下来：")
+    click.echo("  1. 放回另行保管的密钥（instance/secret_key、instance/id_number_key 或配置中的 SECRET_KEY、"
+               "ID_NUMBER_KEY）；备份中的 instance/config.py 是去掉密钥的参考副本。")
+    click.echo(f"  2. 运行 {backup.REBUILD_INDEX} 重建搜索索引（先停止后台任务进程 reslib worker：索引只有一个写入者）。")
+    click.echo("  3. 运行 reslib check 确认每个资源都有其文件。")
 
 
 @click.command("import")
@@ -253,7 +303,7 @@ def _print_report(report) -> None:
 
 def init_app(app) -> None:
     for command in (init_db, demo_command, users, schools, plugins_command, worker, check_command, import_command,
-                    reindex_command):
+                    reindex_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 

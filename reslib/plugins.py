@@ -56,6 +56,19 @@ def build_plugin_manager(config) -> pluggy.PluginManager:
     return pm
 
 
+def for_the_district(config) -> list[dict]:
+    """Every installed plugin as the district sees it: what it does (its package's ABOUT, read without loading
+    the plugin itself, so a plugin that is off adds no tables and no hooks) and whether it is on."""
+    enabled = set(enabled_names(config))
+    rows = []
+    for name, entry_point in sorted(installed_plugins().items()):
+        package = entry_point.value.split(":")[0].rpartition(".")[0]
+        about = getattr(importlib.import_module(package), "ABOUT", {}) if package else {}
+        rows.append({"name": name, "title": about.get("title", name), "description": about.get("description", ""),
+                     "enabled": name in enabled})
+    return rows
+
+
 def describe(pm: pluggy.PluginManager) -> list[dict]:
     """Each registered plugin with the hooks it implements, for ``reslib plugins`` and the admin page."""
     rows = []

@@ -315,3 +315,14 @@ def test_plugins_ask_the_one_policy_for_district_settings(client, district, app_
     for path in ("/points/award", "/awards/new", "/provincial/rounds/new", "/provincial/harvest/"):
         assert client.get(path).status_code == 403, path
     assert client.get("/admin/schools").status_code == 200  # only what the plugin named is refused
+
+
+@pytest.mark.parametrize("app_config, on", [({}, True), ({"PLUGINS": ["points"]}, False)])
+def test_the_plugins_page_says_what_each_does_for_the_district_and_whether_it_is_on(client, district, app_config, on):
+    login(client, "admin")
+    page = client.get("/admin/plugins").get_data(as_text=True)
+    for title in ("积分制评价", "区级评比与证书", "对接省级、国家平台"):
+        assert title in page
+    awards_card = page[page.index("区级评比与证书"):page.index("</section>", page.index("区级评比与证书"))]
+    assert ("已启用" if on else "未启用") in awards_card and "颁发可扫码核验的数字证书" in awards_card
+    assert "RESLIB_PLUGINS" not in page and "menu_links" not in page and "register_blueprints" not in page

@@ -30,5 +30,5 @@ def menu_links(user):
     if can(user, "audit.view"):
         links.append({"label": _l("审计日志"), "endpoint": "admin.audit", "order": 80})
     if can(user, "plugins.view"):
-        links.append({"label": _l("插件"), "endpoint": "admin.plugins", "order": 90})
+        links.append({"label": _l("扩展功能"), "endpoint": "admin.plugins", "order": 90})
     return links

@@ -13,7 +13,7 @@ from reslib.models.accounts import STATUSES
 from reslib.models.base import as_id, get_by_id
 from reslib.models.library import VOCABULARIES
 from reslib.permissions import can, require
-from reslib.plugins import describe
+from reslib.plugins import for_the_district
 from reslib.services import accounts, audit, importer, monitoring, roster, vocabularies
 from reslib.services.tables import XLSX_MIMETYPE
 from reslib.views import page_number, safe_next, show_error
@@ -246,7 +246,7 @@ def monitoring_page():
 @bp.route("/plugins")
 def plugins():
     require(current_user, "plugins.view")
-    return render_template("admin/plugins.html", plugins=describe(current_app.extensions["reslib.plugins"]))
+    return render_template("admin/plugins.html", plugins=for_the_district(current_app.config))
 
 
 # --- vocabularies (学段, 学科, 年级, 教材版本, 资源形式, 所属分类) -----------------------------------
