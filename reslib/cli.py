@@ -39,13 +39,16 @@ def demo_command(if_empty):
         if not if_empty:
             raise click.ClickException("数据库里已有账号，不再加载演示数据。")
         click.echo("数据库里已有数据，保留原样。")
-        rows = demo.demo_accounts()
+        rows, added = demo.demo_accounts(), []
     else:
-        rows = demo.load_demo()
+        rows, added = demo.load_demo()
         click.echo("已加载演示区县：" + current_app.config["DISTRICT_NAME"])
     click.echo(f"\n演示账号（初始密码均为 {demo.DEMO_PASSWORD}，若已修改则以修改后为准）：")
     for row in rows:
         click.echo(f"  {row['username']:<14} {row['name']:<10} {row['roles']:<16} {row['school']}  [{row['status']}]")
+    click.echo("\n可以先试试：")
+    for number, line in enumerate(demo.THINGS_TO_TRY + added, start=1):
+        click.echo(f"  {number}. {line}")
 
 
 @click.command("worker")

@@ -132,6 +132,15 @@ def recommendation_accepted(selection):
 
 
 @hookspec
+def demo_loaded():
+    """Called once, by ``reslib demo`` right after it loaded the demo district into an empty database (its
+    schools, accounts and published resources, committed), so a plugin adds demo data of its own (the awards
+    plugin: a competition open for entries) and a newcomer sees what it does. Never called on a district's
+    real data. Return a list of things to try, in Chinese, each one line naming the demo account to sign in
+    with; ``reslib demo`` prints them after the core's own. An empty list adds nothing."""
+
+
+@hookspec
 def granted_awards():
     """Return every prize granted so far, as dicts like ``award_granted``'s (a revoked one with ``revoked_at``),
     so that a plugin that was off when they were announced can catch up (``reslib points recompute``)."""

@@ -63,6 +63,9 @@ def test_schools_import_reports_duplicate_codes(runner, app, tmp_path):
 def test_demo_loads_a_district_once_and_keeps_data_on_rerun(runner, app):
     first = runner.invoke(args=["demo", "--if-empty"])
     assert first.exit_code == 0 and DEMO_PASSWORD in first.output and "dc01.admin" in first.output
+    things = first.output.split("可以先试试：")[1]
+    assert [line.split(".")[0].strip() for line in things.strip().splitlines()] == ["1", "2", "3"]
+    assert "古诗" in things and "年度优秀微课评比" in things  # the third is the awards plugin's competition
     schools = db.session.scalars(select(School)).all()
     assert len(schools) >= 5 and len({s.unit_id for s in schools}) >= 2
     roles = set().union(*(u.roles for u in db.session.scalars(select(User))))
@@ -70,6 +73,7 @@ def test_demo_loads_a_district_once_and_keeps_data_on_rerun(runner, app):
     count = db.session.scalar(select(db.func.count()).select_from(User))
     second = runner.invoke(args=["demo", "--if-empty"])
     assert second.exit_code == 0 and "保留原样" in second.output
+    assert "年度优秀微课评比" not in second.output  # plugins add demo data once, never to a district's own
     assert db.session.scalar(select(db.func.count()).select_from(User)) == count
     assert runner.invoke(args=["demo"]).exit_code != 0  # never loads over real data
 
@@ -112,3 +116,5 @@ def test_the_readmes_search_examples_work_on_the_demo_district(runner, app):
     student = db.session.scalar(select(User).where(User.username == "dc01.s1"))
     for typed, title in examples:
         assert title in search.suggest(student, typed), (typed, title)
+    for words, title in (("古诗", "静夜思 古诗诵读"), ("实验", "光的折射 实验")):  # what `reslib demo` says to try
+        assert title in [hit.card.resource.title for hit in search.search(student, words).items], (words, title)

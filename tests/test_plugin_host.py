@@ -99,6 +99,10 @@ class ThrowawayPlugin:
         self.awards.append(("selected", selection["key"]))
 
     @hookimpl
+    def demo_loaded(self):
+        return ["用 dc01.t1 登录，打开插件页面。"]
+
+    @hookimpl
     def can_access(self, user, action, target):
         return False if action == "plugins.view" else None
 
@@ -232,6 +236,15 @@ def test_hook_recommendation_accepted(app, plugin):
     hooks().recommendation_accepted(selection={"key": "throwaway:rec:1", "title": "作品", "platform": "省级平台",
                                                "people": [], "at": None})
     assert plugin.awards == [("selected", "throwaway:rec:1")]
+
+
+@pytest.mark.parametrize("app_config", [{"PLUGINS": [], "EXTRA_PLUGINS": [ThrowawayPlugin()]}])
+def test_hook_demo_loaded(app, app_config):
+    from reslib.services import demo
+
+    rows, added = demo.load_demo()
+    assert "dc01.t1" in {row["username"] for row in rows}
+    assert added == ["用 dc01.t1 登录，打开插件页面。"]
 
 
 def test_hook_granted_awards(app):

@@ -64,6 +64,12 @@ def granted_awards():
 
 
 @hookimpl
+def demo_loaded():
+    """The demo district's competition, open for entries until a month from now, with the reviewers as judges."""
+    return [service.demo_competition()]
+
+
+@hookimpl
 def recommendation_accepted(selection):
     certificates.issue_for_selection(selection)
 

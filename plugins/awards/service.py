@@ -2,7 +2,7 @@
 prizes an entry count allows."""
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from reslib.models import School, Term
 from reslib.models.library import KINDS
 from reslib.permissions import can
 from reslib.services import audit
+from reslib.templating import local_today
 
 PRIZES = ("first", "second", "third")
 # draft → open → judging → closed; a draft may also be called off (closed) before anyone saw it.
@@ -332,3 +333,19 @@ def _date(value, field="entry_deadline") -> date | None:
         message = _("截止日期格式应为 年-月-日，如 2026-05-31") if field == "entry_deadline" else \
             _("开始日期格式应为 年-月-日，如 2026-03-01")
         raise ReslibError(message, field=field) from exc
+
+
+def demo_competition() -> str:
+    """An open competition for the demo district (``demo_loaded``); returns the thing to try with it."""
+    from plugins.awards import judging
+    from reslib.services.accounts import user_by_username
+
+    admin = user_by_username("admin")
+    today = local_today()
+    competition = create_competition(admin, f"{today.year} 年度优秀微课评比", today.year,
+                                     "全区中小学教师原创微课评比，一、二、三等奖按 3:3:4 评定。",
+                                     entry_deadline=today + timedelta(days=30))
+    set_status(admin, competition, "open")
+    for reviewer in ("reviewer1", "reviewer2", "reviewer3"):
+        judging.add_judge(admin, competition, reviewer)
+    return f"用 dc02.t1 登录，在“区级评比”中用自己的微课报名正在征集的“{competition.title}”。"

@@ -31,8 +31,9 @@ def is_empty() -> bool:
     return db.session.scalar(select(func.count(User.id))) == 0
 
 
-def load_demo() -> list[dict]:
-    """Create the district and return its accounts (username, name, roles, school) for printing."""
+def load_demo() -> tuple[list[dict], list[str]]:
+    """Create the district; return its accounts (username, name, roles, school) and the plugins' things to try,
+    for printing."""
     units = {}
     for code, name, unit_name in SCHOOLS:
         unit = units.get(unit_name) or Unit(name=unit_name)
@@ -65,18 +66,28 @@ def load_demo() -> list[dict]:
     db.session.add(RosterEntry(school_id=first.id, identifier="S010100", real_name="赵一鸣", role="student"))
     db.session.commit()
     load_resources()
-    return demo_accounts()
+    from reslib.plugins import hooks
+
+    return demo_accounts(), [line for lines in hooks().demo_loaded() for line in lines or []]
 
 
-# title, owner, kind, form, stage, subject, grade, category, how far it gets, file maker
+# title, owner, kind, form, stage, subject, grade, category, how far it gets, file maker, what teachers search for
 RESOURCES = [
-    ("勾股定理的证明（微课）", "dc02.t1", "student", "微课", "初中", "数学", "八年级", "学科教学", "excellent", "video"),
-    ("春晓 朗读", "dc01.t1", "student", "素材", "小学", "语文", "一年级", "学科教学", "good", "audio"),
-    ("勾股定理 教学设计", "dc02.t2", "teacher", "教学设计", "初中", "数学", "八年级", "学科教学", "excellent", "pdf"),
-    ("分数的初步认识 课件", "dc03.t1", "teacher", "课件", "小学", "数学", "三年级", "学科教学", "good", "pdf"),
-    ("心理健康：认识情绪", "dc04.t1", "student", "微课", "初中", "心理健康", "七年级", "心理健康", "excellent", "video"),
-    ("校本作业：一元一次方程", "dc02.t1", "teacher", "习题", "初中", "数学", "七年级", "学科教学", "school_approved", "pdf"),
-    ("光合作用 学习任务单", "dc04.t2", "student", "学习任务单", "初中", "生物", "七年级", "学科教学", "submitted", "pdf"),
+    ("勾股定理的证明（微课）", "dc02.t1", "student", "微课", "初中", "数学", "八年级", "学科教学", "excellent", "video", "勾股定理"),
+    ("春晓 朗读", "dc01.t1", "student", "素材", "小学", "语文", "一年级", "学科教学", "good", "audio", "古诗;朗读"),
+    ("静夜思 古诗诵读", "dc03.t2", "student", "素材", "小学", "语文", "一年级", "学科教学", "excellent", "audio",
+     "古诗;诵读;李白"),
+    ("光的折射 实验", "dc04.t2", "student", "微课", "初中", "物理", "八年级", "学科教学", "excellent", "video",
+     "实验;光学"),
+    ("勾股定理 教学设计", "dc02.t2", "teacher", "教学设计", "初中", "数学", "八年级", "学科教学", "excellent", "pdf",
+     "勾股定理;教学设计"),
+    ("分数的初步认识 课件", "dc03.t1", "teacher", "课件", "小学", "数学", "三年级", "学科教学", "good", "pdf", "分数"),
+    ("心理健康：认识情绪", "dc04.t1", "student", "微课", "初中", "心理健康", "七年级", "心理健康", "excellent", "video",
+     "情绪;心理健康"),
+    ("校本作业：一元一次方程", "dc02.t1", "teacher", "习题", "初中", "数学", "七年级", "学科教学", "school_approved", "pdf",
+     "方程;作业"),
+    ("光合作用 学习任务单", "dc04.t2", "student", "学习任务单", "初中", "生物", "七年级", "学科教学", "submitted", "pdf",
+     "光合作用;实验"),
 ]
 # For each grade a resource is published with: each panel member's share of every criterion's maximum,
 # so any configured rubric gives that grade. A journey named here ends in the district library.
@@ -101,7 +112,8 @@ def load_resources() -> None:
     files = library.store()
     journeys = []
     with tempfile.TemporaryDirectory() as work:
-        for index, (title, owner, kind, form, stage, subject, grade, category, journey, maker) in enumerate(RESOURCES):
+        for index, (title, owner, kind, form, stage, subject, grade, category, journey, maker, words) in enumerate(
+                RESOURCES):
             owner = accounts.user_by_username(owner)
             path = Path(work) / f"{index}.{maker}"
             mime, extension = _make_file(maker, path, index)
@@ -111,7 +123,7 @@ def load_resources() -> None:
                 stage_id=term[("stage", stage)], subject_id=term[("subject", subject)], grade_id=term[("grade", grade)],
                 edition_id=term[("edition", "人教版")], category_id=term[("category", category)],
                 copyright_holder=owner.school.name, presenters=owner.real_name,
-                keywords=f"{subject};{grade};{form}", created_on=utcnow().date(), source="school", licence="all_rights",
+                keywords=f"{words};{subject};{grade}", created_on=utcnow().date(), source="school", licence="all_rights",
                 type_code={"video": "A01", "audio": "A02"}.get(maker, ""), file_sha256=files.put_file(path),
                 file_name=f"{title}.{extension}", file_size=path.stat().st_size, file_kind=maker, file_mime=mime,
                 inline_safe=True, processing="pending",
@@ -194,7 +206,7 @@ def _make_file(kind: str, path, index: int) -> tuple[str, str]:
                    f"sine=frequency={440 + 20 * index}:duration=3", "-c:v", "libx264", "-b:v", "2500k", "-pix_fmt", "yuv420p",
                    "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]
                   if kind == "video" else
-                  ["-f", "lavfi", "-i", "sine=frequency=523:duration=3:sample_rate=44100", "-ac", "2",
+                  ["-f", "lavfi", "-i", f"sine=frequency={523 + 20 * index}:duration=3:sample_rate=44100", "-ac", "2",
                    "-c:a", "libmp3lame", "-f", "mp3"])
         subprocess.run([ffmpeg_binary(), "-nostdin", "-y", "-loglevel", "error", *source, str(path)],
                        check=True, timeout=120)
@@ -206,6 +218,11 @@ def _make_file(kind: str, path, index: int) -> tuple[str, str]:
     draw.polygon([(300, 1400), (900, 1400), (300, 600)], outline=(20, 20, 20), width=8)  # a right triangle
     page.save(path, "PDF", resolution=150)
     return "application/pdf", "pdf"
+
+
+# What a newcomer tries first on the demo district (``reslib demo`` prints these, then the plugins' own).
+THINGS_TO_TRY = ["用 dc01.s1 登录，搜索“古诗”或“实验”，或在搜索框输入拼音 ggdl，打开一个视频播放并评价。",
+                 "用 dc04.admin 登录，在“审核”中处理待审核的资源，在“账号审核”中通过注册申请。"]
 
 
 def demo_accounts() -> list[dict]:
