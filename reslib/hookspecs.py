@@ -22,7 +22,9 @@ def menu_links(user):
     """Return navigation links for ``user`` (an account or an anonymous user).
 
     Each link is a dict: ``label`` (text), ``endpoint`` (a Flask endpoint name) and optionally
-    ``order`` (smaller first, core links use 10–90). Return an empty list to add nothing.
+    ``order`` (smaller first, core links use 10–90) and ``group``: ``"admin"`` for an administration page,
+    listed under the one 管理 menu instead of in the bar, which keeps the pages people use every day.
+    Return an empty list to add nothing.
     """
 
 

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import current_app, has_request_context, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -53,13 +54,19 @@ def template_gettext(string: str, **variables) -> Markup:
 
 
 def nav_links() -> list[dict]:
+    """The bar's links in order, then, when there are any, the administration pages as one group
+    (``{"label": 管理, "children": [...]}``), so an admin's bar holds what they use every day."""
     links = []
     # The account itself, not the proxy: every link a hook offers reads its roles, and each read through the
     # proxy looks the account up again.
     for batch in hooks().menu_links(user=current_user._get_current_object()):
         links.extend(batch or [])
     links.sort(key=lambda link: link.get("order", 100))
-    return [{"label": link["label"], "url": url_for(link["endpoint"]), "endpoint": link["endpoint"]} for link in links]
+    shown = [{"label": link["label"], "url": url_for(link["endpoint"]), "endpoint": link["endpoint"],
+              "group": link.get("group")} for link in links]
+    bar = [link for link in shown if link["group"] != "admin"]
+    admin = [link for link in shown if link["group"] == "admin"]
+    return bar + ([{"label": _("管理"), "children": admin}] if admin else [])
 
 
 def plugin_panels(hook_name: str, **kwargs) -> list[Markup]:

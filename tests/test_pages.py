@@ -106,3 +106,23 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(app):
     assert db.session.scalar(text("PRAGMA journal_mode")) == "wal"
     assert db.session.scalar(text("PRAGMA foreign_keys")) == 1
     assert db.session.scalar(text("PRAGMA busy_timeout")) == app.config["SQLITE_BUSY_TIMEOUT_MS"]
+
+
+def test_the_district_admin_bar_keeps_the_everyday_pages_and_one_administration_menu(client, district):
+    login(client, "admin")
+    page = client.get("/dashboard").get_data(as_text=True)
+    nav = page[page.index('id="site-nav"'):page.index('<div class="account">')]
+    group = nav[nav.index('class="menu-group"'):nav.index("</details>")]
+    bar = nav.replace(group, "")
+    in_bar = re.findall(r"<a href=\"[^\"]+\"[^>]*>([^<]+)</a>", bar)
+    in_group = re.findall(r"<a href=\"[^\"]+\"[^>]*>([^<]+)</a>", group)
+    assert {"我的主页", "资源库", "上传资源", "我的资源", "审核"} <= set(in_bar) and len(in_bar) <= 9, in_bar
+    assert "<summary>管理</summary>" in group
+    assert {"账号管理", "学校管理", "批量导入", "分类词表", "积分管理", "资源推荐", "运行监控", "审计日志",
+            "扩展功能"} <= set(in_group), in_group
+    assert not set(in_bar) & set(in_group)
+
+
+def test_a_teacher_has_no_administration_menu(client, district):
+    login(client, "teacher.a")
+    assert 'class="menu-group"' not in client.get("/dashboard").get_data(as_text=True)

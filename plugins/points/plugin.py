@@ -43,10 +43,10 @@ def menu_links(user):
         return []
     links = [{"label": _l("我的积分"), "endpoint": "points.mine", "order": 74}]
     if can(user, "district.manage"):
-        links.append({"label": _l("积分管理"), "endpoint": "points.award", "order": 75})
-        links.append({"label": _l("积分排名"), "endpoint": "points.district", "order": 77})
+        links.append({"label": _l("积分管理"), "endpoint": "points.award", "order": 75, "group": "admin"})
+        links.append({"label": _l("积分排名"), "endpoint": "points.district", "order": 77, "group": "admin"})
     elif user.has_role("school_admin") and user.school is not None and can(user, "accounts.list", user.school):
-        links.append({"label": _l("学校积分评价"), "endpoint": "points.school", "order": 76})
+        links.append({"label": _l("学校积分评价"), "endpoint": "points.school", "order": 76, "group": "admin"})
     return links
 
 

@@ -106,9 +106,9 @@ def menu_links(user):
         return []
     links = [{"label": _l("国家平台栏目"), "endpoint": "sync_provincial.taxonomy_page", "order": 45}]
     if can(user, "district.manage") or user.has_role("school_admin"):
-        links.append({"label": _l("资源推荐"), "endpoint": "sync_provincial.rounds_index", "order": 78})
+        links.append({"label": _l("资源推荐"), "endpoint": "sync_provincial.rounds_index", "order": 78, "group": "admin"})
     if can(user, "district.manage"):
-        links.append({"label": _l("资源采集"), "endpoint": "sync_provincial_harvest.index", "order": 79})
+        links.append({"label": _l("资源采集"), "endpoint": "sync_provincial_harvest.index", "order": 79, "group": "admin"})
     return links
 
 

@@ -17,18 +17,18 @@ def menu_links(user):
     if can(user, "review.queue"):
         links.append({"label": _l("审核"), "endpoint": "review.queue", "order": 40})
     if can(user, "accounts.list"):
-        links.append({"label": _l("账号管理"), "endpoint": "admin.accounts", "order": 60})
-        links.append({"label": _l("待审核账号"), "endpoint": "admin.verifications", "order": 61})
+        links.append({"label": _l("账号管理"), "endpoint": "admin.accounts", "order": 60, "group": "admin"})
+        links.append({"label": _l("待审核账号"), "endpoint": "admin.verifications", "order": 61, "group": "admin"})
     if can(user, "schools.manage"):
-        links.append({"label": _l("学校管理"), "endpoint": "admin.schools", "order": 70})
+        links.append({"label": _l("学校管理"), "endpoint": "admin.schools", "order": 70, "group": "admin"})
     if can(user, "resources.import", user.school):
-        links.append({"label": _l("批量导入"), "endpoint": "admin.import_resources", "order": 74})
+        links.append({"label": _l("批量导入"), "endpoint": "admin.import_resources", "order": 74, "group": "admin"})
     if can(user, "taxonomy.manage"):
-        links.append({"label": _l("分类词表"), "endpoint": "admin.taxonomy", "order": 75})
+        links.append({"label": _l("分类词表"), "endpoint": "admin.taxonomy", "order": 75, "group": "admin"})
     if can(user, "monitoring.view"):
-        links.append({"label": _l("运行监控"), "endpoint": "admin.monitoring", "order": 79})
+        links.append({"label": _l("运行监控"), "endpoint": "admin.monitoring", "order": 79, "group": "admin"})
     if can(user, "audit.view"):
-        links.append({"label": _l("审计日志"), "endpoint": "admin.audit", "order": 80})
+        links.append({"label": _l("审计日志"), "endpoint": "admin.audit", "order": 80, "group": "admin"})
     if can(user, "plugins.view"):
-        links.append({"label": _l("扩展功能"), "endpoint": "admin.plugins", "order": 90})
+        links.append({"label": _l("扩展功能"), "endpoint": "admin.plugins", "order": 90, "group": "admin"})
     return links

@@ -79,7 +79,8 @@ def test_student_registers_is_verified_by_school_admin_and_signs_in(live_server,
 
     log_in(page, base, SCHOOL_ADMIN)
     expect(page.get_by_role("heading", name="你好，")).to_be_visible()
-    header(page, device).get_by_role("link", name="待审核账号", exact=True).click()
+    header(page, device).locator("summary", has_text="管理").click()  # the administration pages' one menu
+    page.locator(".site-header").get_by_role("link", name="待审核账号", exact=True).click()
     expect(page.get_by_role("heading", name="待审核账号")).to_be_visible()
     request = page.locator(".queue-item").filter(has_text=STUDENT_NAME)
     expect(request).to_contain_text("S2024-07")

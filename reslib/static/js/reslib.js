@@ -8,6 +8,22 @@ document.addEventListener("DOMContentLoaded", () => {
       toggle.setAttribute("aria-expanded", String(open));
     });
   }
+  // The 管理 menu closes with Escape (focus back on its label) and when the pointer or focus goes elsewhere.
+  const groups = document.querySelectorAll(".menu-group details");
+  const closeOthers = (target) => groups.forEach((group) => {
+    if (group.open && !group.contains(target)) group.open = false;
+  });
+  document.addEventListener("click", (event) => closeOthers(event.target));
+  document.addEventListener("focusin", (event) => closeOthers(event.target));
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    groups.forEach((group) => {
+      if (group.open) {
+        group.open = false;
+        group.querySelector("summary").focus();
+      }
+    });
+  });
 });
 
 // A second click while a form is on its way would send it again (a rating, a registration, a review
