@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from reslib.extensions import db
 from reslib.models import Resource
 from reslib.permissions import OPERATOR
-from reslib.services import accounts, audit, backup, library, usage
+from reslib.services import accounts, audit, library, usage
 from reslib.testing import (MINIMAL_PDF, District, add_resource, login, make_test_app, ready_resource, running,
                             to_district_review)
 
