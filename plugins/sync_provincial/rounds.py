@@ -180,7 +180,7 @@ def get_recommendation(recommendation_id: int) -> Recommendation:
     return found
 
 
-def proposable(actor, round_: RecommendationRound, school_id: int) -> list[Resource]:
+def proposable(round_: RecommendationRound, school_id: int) -> list[Resource]:
     """The school's published resources not yet in the round, newest first, for the proposal form."""
     taken = select(Recommendation.resource_id).where(Recommendation.round_id == round_.id)
     return list(db.session.scalars(

@@ -57,11 +57,14 @@ def check_year(year) -> int:
     return year
 
 
-def quota_table(round_: RecommendationRound) -> QuotaTable:
-    """Every unit (by name) × each of the round's sections, 0 where nothing was set, with row, column and grand
-    totals."""
+def quota_table(round_: RecommendationRound, *, unit_id: int | None = None) -> QuotaTable:
+    """Every unit (by name; only ``unit_id`` when given, a school's own) × each of the round's sections, 0 where
+    nothing was set, with row, column and grand totals."""
     sections = tuple(round_.section_list())
-    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
+    units_stmt = select(Unit).order_by(Unit.name)
+    if unit_id is not None:
+        units_stmt = units_stmt.where(Unit.id == unit_id)
+    units = db.session.scalars(units_stmt).all()
     stored = {
         (row.unit_id, row.section): row.quota
         for row in db.session.scalars(select(RecommendationQuota).where(RecommendationQuota.round_id == round_.id))

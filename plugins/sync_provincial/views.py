@@ -175,13 +175,10 @@ def round_detail(round_id):
     proposal_form = None
     if not may_manage and rounds.accepting_proposals(round_):
         proposal_form = ProposalForm()
-        proposal_form.resource_id.choices = [(str(r.id), r.title) for r in rounds.proposable(current_user, round_,
-                                                                                             school.id)]
+        proposal_form.resource_id.choices = [(str(r.id), r.title) for r in rounds.proposable(round_, school.id)]
         proposal_form.placement.choices = [(f"{section}|{column}", f"{section} · {column}")
                                            for section in round_.section_list() for column in taxonomy.columns(section)]
-    table = service.quota_table(round_)
-    if not may_manage:
-        table.rows = [row for row in table.rows if row.unit.id == school.unit_id]
+    table = service.quota_table(round_, unit_id=None if may_manage else school.unit_id)
     return render_template(
         "sync_provincial/round.html", round=round_, items=items, may_manage=may_manage, table=table,
         chosen=rounds.chosen_counts(round_), progress=rounds.section_progress(round_),

@@ -260,6 +260,7 @@ def test_a_round_from_the_form_to_the_platforms_answer(client, district, candida
     detail = f"/provincial/rounds/{round_.id}"
     page = client.get(detail).get_data(as_text=True)
     assert "推荐本校资源" in page and "红色家书诵读" in page and "家乡的英雄" not in page  # only its own school's
+    assert "东城片区" in page and "西城片区" not in page  # its own area's quotas, not the others'
     response = post_form(client, f"{detail}/proposals", {"resource_id": mine.id, "placement": "德育|爱国主义",
                                                          "note": "系列"}, token_page=detail)
     assert response.status_code == 302
